@@ -1,0 +1,13 @@
+//! The Flashphoner WebSDK 2.0 signalling protocol (`../shared/spec/websdk-protocol.md`):
+//! JSON frames, the messages a client sends and the events the server answers with.
+//! Pure code: no actix, no IO, so it can be unit-tested and fuzzed.
+
+pub mod client_message;
+pub mod connection;
+pub mod frame;
+pub mod lenient;
+pub mod server_event;
+
+pub use client_message::{ClientMessage, MessageError};
+pub use connection::{ConnectionRequest, SipCredentials};
+pub use server_event::{DataStatus, ServerEvent};
