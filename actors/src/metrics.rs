@@ -1,0 +1,112 @@
+//! Prometheus counters shared by every actor; `/metrics` encodes them as text.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MessageLabels {
+    pub message: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+/// Cheap to clone: every field is a shared atomic.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// Open signalling sockets, with or without a session.
+    pub sockets_open: Gauge,
+    /// Sessions that completed `connection`, attached to a socket.
+    pub sessions_attached: Gauge,
+    /// keepAlive sessions waiting for their client to re-attach.
+    pub sessions_detached: Gauge,
+    pub sessions_created: Counter,
+    pub sessions_reattached: Counter,
+    pub messages_in: Family<MessageLabels, Counter>,
+    pub messages_out: Family<MessageLabels, Counter>,
+    /// Bad input and failures by kind (malformed_json, unknown_message, panic, ...).
+    pub errors: Family<KindLabels, Counter>,
+    pub rest_requests: Family<KindLabels, Counter>,
+    pub process_resident_memory_bytes: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("ferrophone");
+        let m = Metrics {
+            registry: Arc::new(Registry::default()),
+            sockets_open: Gauge::default(),
+            sessions_attached: Gauge::default(),
+            sessions_detached: Gauge::default(),
+            sessions_created: Counter::default(),
+            sessions_reattached: Counter::default(),
+            messages_in: Family::default(),
+            messages_out: Family::default(),
+            errors: Family::default(),
+            rest_requests: Family::default(),
+            process_resident_memory_bytes: Gauge::default(),
+        };
+        registry.register("ws_sockets_open", "Open WebSocket signalling connections", m.sockets_open.clone());
+        registry.register("sessions_attached", "Client sessions with a live socket", m.sessions_attached.clone());
+        registry.register(
+            "sessions_detached",
+            "keepAlive sessions whose socket is gone, waiting for re-attach",
+            m.sessions_detached.clone(),
+        );
+        registry.register("sessions_created", "Client sessions established", m.sessions_created.clone());
+        registry.register("sessions_reattached", "keepAlive sessions re-attached by authToken", m.sessions_reattached.clone());
+        registry.register("ws_messages_received", "Signalling messages received, by name", m.messages_in.clone());
+        registry.register("ws_messages_sent", "Signalling messages sent, by name", m.messages_out.clone());
+        registry.register("errors", "Rejected input and internal failures, by kind", m.errors.clone());
+        registry.register("rest_requests", "REST requests, by response class", m.rest_requests.clone());
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident set size of the server process",
+            m.process_resident_memory_bytes.clone(),
+        );
+        Metrics { registry: Arc::new(registry), ..m }
+    }
+
+    pub fn error(&self, kind: &'static str) {
+        self.errors.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_labelled_counters() {
+        let m = Metrics::new();
+        m.messages_in.get_or_create(&MessageLabels { message: "connection" }).inc();
+        m.error("malformed_json");
+        m.sessions_attached.inc();
+        let text = m.encode();
+        assert!(text.contains(r#"ferrophone_ws_messages_received_total{message="connection"} 1"#), "{text}");
+        assert!(text.contains(r#"ferrophone_errors_total{kind="malformed_json"} 1"#), "{text}");
+        assert!(text.contains("ferrophone_sessions_attached 1"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

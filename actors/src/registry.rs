@@ -1,0 +1,262 @@
+//! The registry: one supervised actor that knows every live session by id (and keepAlive
+//! sessions by their authToken), answers REST listings and routes commands to the owner.
+//! It never does a session's work itself.
+
+use crate::client_session::{Adopt, ClientSession, Terminate, TerminateReason};
+use crate::panic_guard::guarded;
+use crate::socket::SocketHandle;
+use actix::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What REST shows of one session (`/rest-api/connection/find_all`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    pub session_id: String,
+    pub app_key: String,
+    pub status: SessionStatus,
+    pub keep_alive: bool,
+    pub client_version: Option<String>,
+    #[serde(rename = "clientOSVersion")]
+    pub client_os_version: Option<String>,
+    pub client_browser_version: Option<String>,
+    pub media_providers: Vec<String>,
+    pub remote_address: Option<String>,
+    pub sip_login: Option<String>,
+    /// Milliseconds since the epoch.
+    pub create_date: u64,
+    pub custom: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SessionStatus {
+    /// Attached to a live socket.
+    Established,
+    /// A keepAlive session whose socket is gone, waiting for its client.
+    Disconnected,
+}
+
+/// What REST shows of one published or played stream (`/rest-api/stream/find_all`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamSummary {
+    pub media_session_id: String,
+    pub name: String,
+    pub published: bool,
+    pub status: String,
+    pub session_id: String,
+    pub media_provider: String,
+    /// Milliseconds since the epoch.
+    pub create_date: u64,
+}
+
+struct SessionEntry {
+    addr: Addr<ClientSession>,
+    auth_token: String,
+    summary: SessionSummary,
+}
+
+pub struct Registry {
+    sessions: HashMap<String, SessionEntry>,
+    session_by_token: HashMap<String, String>,
+    /// Publishers and players by mediaSessionId.
+    streams: HashMap<String, StreamSummary>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Registry { sessions: HashMap::new(), session_by_token: HashMap::new(), streams: HashMap::new() }
+    }
+
+    /// Starts the registry under a supervisor in the current arbiter.
+    pub fn start_supervised() -> Addr<Registry> {
+        Supervisor::start(|_| Registry::new())
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+}
+
+impl Supervised for Registry {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        tracing::warn!(sessions = self.sessions.len(), "registry restarting; its tables are kept");
+    }
+}
+
+/// Runs a handler body; a panic is logged and the registry carries on with its tables.
+fn guard<R: Default>(what: &str, work: impl FnOnce() -> R) -> R {
+    guarded(work).unwrap_or_else(|panic| {
+        tracing::error!(%panic, "registry: panic while handling {what}");
+        R::default()
+    })
+}
+
+/// A session completed `connection`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SessionEstablished {
+    pub summary: SessionSummary,
+    pub auth_token: String,
+    pub addr: Addr<ClientSession>,
+}
+
+impl Handler<SessionEstablished> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: SessionEstablished, _: &mut Context<Self>) {
+        guard("SessionEstablished", || {
+            let id = msg.summary.session_id.clone();
+            self.session_by_token.insert(msg.auth_token.clone(), id.clone());
+            self.sessions.insert(id, SessionEntry { addr: msg.addr, auth_token: msg.auth_token, summary: msg.summary });
+        })
+    }
+}
+
+/// A session lost or regained its socket.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SessionAttachment {
+    pub session_id: String,
+    pub status: SessionStatus,
+    pub remote_address: Option<String>,
+}
+
+impl Handler<SessionAttachment> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: SessionAttachment, _: &mut Context<Self>) {
+        guard("SessionAttachment", || {
+            if let Some(entry) = self.sessions.get_mut(&msg.session_id) {
+                entry.summary.status = msg.status;
+                if msg.remote_address.is_some() {
+                    entry.summary.remote_address = msg.remote_address;
+                }
+            }
+        })
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SessionEnded {
+    pub session_id: String,
+}
+
+impl Handler<SessionEnded> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: SessionEnded, _: &mut Context<Self>) {
+        guard("SessionEnded", || {
+            if let Some(entry) = self.sessions.remove(&msg.session_id) {
+                self.session_by_token.remove(&entry.auth_token);
+            }
+        })
+    }
+}
+
+/// A new socket presents an authToken: hand the socket to the keepAlive session that owns the
+/// token. Gives the socket back when there is no such session.
+#[derive(Message)]
+#[rtype(result = "Result<Addr<ClientSession>, SocketHandle>")]
+pub struct Reattach {
+    pub auth_token: String,
+    pub socket: SocketHandle,
+}
+
+impl Handler<Reattach> for Registry {
+    type Result = Result<Addr<ClientSession>, SocketHandle>;
+    fn handle(&mut self, msg: Reattach, _: &mut Context<Self>) -> Self::Result {
+        let entry = self
+            .session_by_token
+            .get(&msg.auth_token)
+            .and_then(|id| self.sessions.get(id))
+            .filter(|entry| entry.summary.keep_alive);
+        let Some(entry) = entry else {
+            return Err(msg.socket);
+        };
+        match entry.addr.try_send(Adopt { socket: msg.socket }) {
+            Ok(()) => Ok(entry.addr.clone()),
+            Err(SendError::Full(adopt) | SendError::Closed(adopt)) => Err(adopt.socket),
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Vec<SessionSummary>")]
+pub struct ListSessions;
+
+impl Handler<ListSessions> for Registry {
+    type Result = MessageResult<ListSessions>;
+    fn handle(&mut self, _: ListSessions, _: &mut Context<Self>) -> Self::Result {
+        let mut list: Vec<SessionSummary> = self.sessions.values().map(|e| e.summary.clone()).collect();
+        list.sort_by_key(|s| s.create_date);
+        MessageResult(list)
+    }
+}
+
+/// Ends one session (REST `/connection/terminate`). `false` when the id is unknown.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct TerminateSession {
+    pub session_id: String,
+}
+
+impl Handler<TerminateSession> for Registry {
+    type Result = bool;
+    fn handle(&mut self, msg: TerminateSession, _: &mut Context<Self>) -> bool {
+        match self.sessions.get(&msg.session_id) {
+            Some(entry) => {
+                entry.addr.do_send(Terminate { reason: TerminateReason::Rest });
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Server shutdown: every session closes its socket with "going away". Answers how many were told.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ShutdownSessions;
+
+impl Handler<ShutdownSessions> for Registry {
+    type Result = usize;
+    fn handle(&mut self, _: ShutdownSessions, _: &mut Context<Self>) -> usize {
+        for entry in self.sessions.values() {
+            entry.addr.do_send(Terminate { reason: TerminateReason::Shutdown });
+        }
+        self.sessions.len()
+    }
+}
+
+/// Live-session count, for `/health`.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CountSessions;
+
+impl Handler<CountSessions> for Registry {
+    type Result = usize;
+    fn handle(&mut self, _: CountSessions, _: &mut Context<Self>) -> usize {
+        self.sessions.len()
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Vec<StreamSummary>")]
+pub struct ListStreams;
+
+impl Handler<ListStreams> for Registry {
+    type Result = MessageResult<ListStreams>;
+    fn handle(&mut self, _: ListStreams, _: &mut Context<Self>) -> Self::Result {
+        let mut list: Vec<StreamSummary> = self.streams.values().cloned().collect();
+        list.sort_by_key(|s| s.create_date);
+        MessageResult(list)
+    }
+}
