@@ -1,0 +1,32 @@
+//! `ferrophone load ...`: drives a running server (this one, or another one side by side) with
+//! many real clients and reports what they saw. Benchmarks, not tests.
+
+mod latency;
+mod server_probe;
+mod sessions;
+
+use clap::{Args, Subcommand};
+
+#[derive(Subcommand)]
+pub enum LoadCommand {
+    /// Open WebSocket sessions that log in (connection → getUserData) and answer pings, hold
+    /// them, then report handshake latency, failures and the server's memory per session.
+    Sessions(sessions::SessionsArgs),
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    #[command(subcommand)]
+    pub command: LoadCommand,
+}
+
+pub fn run(args: LoadArgs) -> Result<(), String> {
+    crate::open_files::raise_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the load runtime: {e}"))?;
+    match args.command {
+        LoadCommand::Sessions(args) => runtime.block_on(sessions::run(args)),
+    }
+}

@@ -1,0 +1,25 @@
+//! Reads the server's `/health` (its RSS and session count) over a plain HTTP/1.1 GET.
+
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    pub rss_bytes: Option<u64>,
+    pub sessions: Option<u64>,
+}
+
+/// `url` like `http://127.0.0.1:8081/health`.
+pub async fn health(url: &str) -> Result<Health, String> {
+    let rest = url.strip_prefix("http://").ok_or("the health URL must start with http://")?;
+    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let mut stream = TcpStream::connect(authority).await.map_err(|e| format!("{url}: {e}"))?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.map_err(|e| format!("{url}: {e}"))?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.map_err(|e| format!("{url}: {e}"))?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).ok_or_else(|| format!("{url}: no HTTP body"))?;
+    serde_json::from_str(body).map_err(|e| format!("{url}: {e}"))
+}

@@ -1,0 +1,46 @@
+//! The REST API under `/rest-api` (rest-api.md): JSON in and out, GET and POST on every method,
+//! string-typed values accepted, errors as JSON with a message.
+
+mod body;
+mod connection;
+mod error;
+mod stream;
+
+pub use error::RestError;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub fn scope() -> actix_web::Scope {
+    let scope = web::scope("/rest-api");
+    let scope = get_and_post(scope, "/connection/find_all", connection::find_all);
+    let scope = get_and_post(scope, "/connection/find", connection::find);
+    let scope = get_and_post(scope, "/connection/terminate", connection::terminate);
+    let scope = get_and_post(scope, "/stream/find_all", stream::find_all);
+    scope.default_service(web::to(unknown_method))
+}
+
+/// The SDK's REST helper sends GET when it has no body, POST otherwise: every method takes both.
+fn get_and_post<F, Args>(scope: actix_web::Scope, path: &str, handler: F) -> actix_web::Scope
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    scope.route(path, web::get().to(handler.clone())).route(path, web::post().to(handler))
+}
+
+async fn unknown_method(req: HttpRequest) -> Result<HttpResponse, RestError> {
+    Err(RestError::not_found(format!("Unknown REST method {} {}", req.method(), req.path())))
+}
+
+/// 200 with a JSON body.
+fn json_ok(value: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json;charset=UTF-8")
+        .body(serde_json::to_string(value).expect("REST bodies always serialize"))
+}
+
+/// 200 with an empty body: WCS methods documented as `void`, which the demo pages expect.
+fn void_ok() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
