@@ -1,0 +1,13 @@
+//! End-to-end tests: each starts the real `ferrophone` binary on ports the system picks and
+//! talks to it as a client would. Browser tests (the official WebSDK in Chromium) live in
+//! `browser/` and run from scripts/test.sh.
+
+mod common;
+
+mod client2_pages;
+mod keepalive_reattach;
+mod panic_isolation;
+mod rest_api;
+mod shutdown;
+mod tls;
+mod websocket_session;
