@@ -1,0 +1,6 @@
+//! WebRTC with str0m: choosing codecs from browser offers, building the server's `Rtc` and
+//! its answer, and routing datagrams of the shared media port. Free of actix.
+
+pub mod codec_choice;
+pub mod peer_setup;
+pub mod stun_username;

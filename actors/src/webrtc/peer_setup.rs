@@ -1,0 +1,231 @@
+//! Builds the server side of one WebRTC peer from a browser's offer: an ICE-lite `Rtc` that
+//! answers with exactly the codecs chosen for it, its own host candidate on the shared media
+//! port, DTLS passive, and the answer SDP the WebSDK gets in `setRemoteSDP`.
+
+use super::codec_choice::{choose_play_codecs, choose_publish_codecs, ChosenCodecs, OfferedCodec};
+use crate::media::{StreamTracks, TrackCodec};
+use crate::sdp::{unify_msid, SessionDescription};
+use rand::distr::{Alphanumeric, SampleString};
+use std::net::SocketAddr;
+use std::time::Instant;
+use str0m::change::SdpOffer;
+use str0m::config::DtlsCert;
+use str0m::format::FormatParams;
+use str0m::media::{Frequency, Mid, Pt};
+use str0m::{Candidate, IceCreds, Rtc};
+
+/// The server's DTLS certificate, made once and shared by every peer (its fingerprint goes in
+/// every answer).
+#[derive(Clone)]
+pub struct DtlsIdentity {
+    cert: DtlsCert,
+}
+
+impl DtlsIdentity {
+    pub fn generate() -> Self {
+        let provider = str0m::crypto::from_feature_flags();
+        let cert = provider.dtls_provider.generate_certificate().expect("the aws-lc-rs provider makes certificates");
+        DtlsIdentity { cert }
+    }
+}
+
+/// What a server peer needs beyond the offer.
+pub struct SetupParams<'a> {
+    pub offer: &'a str,
+    /// Where the browser reaches the media port: the advertised address and the port.
+    pub candidate: SocketAddr,
+    pub identity: &'a DtlsIdentity,
+    /// The `msid` stream id of what the server sends (players only).
+    pub stream_id: &'a str,
+    /// Outgoing video packets kept for retransmission (NACK), per peer.
+    pub video_resend_packets: usize,
+    pub now: Instant,
+}
+
+/// One track as negotiated: where it goes in the `Rtc` and what it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegotiatedTrack {
+    pub mid: Mid,
+    pub pt: Pt,
+    pub codec: TrackCodec,
+}
+
+pub struct PeerSetup {
+    pub rtc: Rtc,
+    pub answer: String,
+    /// The local ICE ufrag: browsers' binding requests name it, which routes them here.
+    pub ice_ufrag: String,
+    pub audio: Option<NegotiatedTrack>,
+    pub video: Option<NegotiatedTrack>,
+}
+
+impl PeerSetup {
+    pub fn tracks(&self) -> StreamTracks {
+        StreamTracks { audio: self.audio.as_ref().map(|t| t.codec.clone()), video: self.video.as_ref().map(|t| t.codec.clone()) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupError {
+    BadSdp(String),
+    NoCommonCodecs,
+    Rejected(String),
+}
+
+impl SetupError {
+    /// The `info` of the FAILED status the client gets.
+    pub fn info(&self) -> String {
+        match self {
+            SetupError::BadSdp(why) => format!("Bad SDP: {why}"),
+            SetupError::NoCommonCodecs => "No common codecs".into(),
+            SetupError::Rejected(why) => format!("SDP offer rejected: {why}"),
+        }
+    }
+}
+
+pub fn setup_publisher(params: &SetupParams) -> Result<PeerSetup, SetupError> {
+    let offer = parse(params.offer)?;
+    build(params, choose_publish_codecs(&offer), false)
+}
+
+pub fn setup_player(params: &SetupParams, tracks: &StreamTracks) -> Result<PeerSetup, SetupError> {
+    let offer = parse(params.offer)?;
+    build(params, choose_play_codecs(&offer, tracks).ok_or(SetupError::NoCommonCodecs)?, true)
+}
+
+fn parse(offer: &str) -> Result<SessionDescription, SetupError> {
+    let parsed = SessionDescription::parse(offer).map_err(|e| SetupError::BadSdp(e.0))?;
+    if parsed.media.is_empty() {
+        return Err(SetupError::BadSdp("no m-lines".into()));
+    }
+    Ok(parsed)
+}
+
+fn build(params: &SetupParams, chosen: ChosenCodecs, sends: bool) -> Result<PeerSetup, SetupError> {
+    if chosen.is_empty() {
+        return Err(SetupError::NoCommonCodecs);
+    }
+    let mut rng = rand::rng();
+    let ice_ufrag = Alphanumeric.sample_string(&mut rng, 16);
+    let mut config = Rtc::builder()
+        .set_ice_lite(true)
+        .set_local_ice_credentials(IceCreds { ufrag: ice_ufrag.clone(), pass: Alphanumeric.sample_string(&mut rng, 24) })
+        .set_dtls_cert(params.identity.cert.clone())
+        .clear_codecs()
+        .set_send_buffer_video(params.video_resend_packets.max(16));
+    for offered in [&chosen.audio, &chosen.video].into_iter().flatten() {
+        add_codec(&mut config, offered)?;
+    }
+    let mut rtc = config.build(params.now);
+    let candidate = Candidate::host(params.candidate, "udp").map_err(|e| SetupError::Rejected(format!("candidate: {e}")))?;
+    rtc.add_local_candidate(candidate);
+    let offer = SdpOffer::from_sdp_string(params.offer).map_err(|e| SetupError::BadSdp(e.to_string()))?;
+    let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SetupError::Rejected(e.to_string()))?;
+    let mut answer = answer.to_sdp_string();
+    if sends {
+        answer = unify_msid(&answer, params.stream_id);
+    }
+    let negotiated = |offered: &Option<OfferedCodec>| {
+        offered.as_ref().map(|o| NegotiatedTrack { mid: Mid::from(o.mid.as_str()), pt: Pt::from(o.pt), codec: o.codec.clone() })
+    };
+    Ok(PeerSetup { rtc, answer, ice_ufrag, audio: negotiated(&chosen.audio), video: negotiated(&chosen.video) })
+}
+
+fn add_codec(config: &mut str0m::RtcConfig, offered: &OfferedCodec) -> Result<(), SetupError> {
+    let codec = match offered.codec.name {
+        crate::media::CodecName::Opus => str0m::format::Codec::Opus,
+        crate::media::CodecName::Pcmu => str0m::format::Codec::PCMU,
+        crate::media::CodecName::Pcma => str0m::format::Codec::PCMA,
+        crate::media::CodecName::G722 => str0m::format::Codec::G722,
+        crate::media::CodecName::H264 => str0m::format::Codec::H264,
+        crate::media::CodecName::Vp8 => str0m::format::Codec::Vp8,
+    };
+    // str0m counts G.722 at 16 kHz although its RTP clock (and rtpmap) says 8 kHz.
+    let clock = if codec == str0m::format::Codec::G722 { 16_000 } else { offered.codec.clock_rate };
+    let clock = Frequency::new(clock).ok_or_else(|| SetupError::BadSdp("zero clock rate".into()))?;
+    config.codec_config().add_config(
+        Pt::from(offered.pt),
+        offered.rtx.map(Pt::from),
+        codec,
+        clock,
+        offered.codec.channels,
+        FormatParams::parse_line(&offered.codec.fmtp),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::CodecName;
+
+    const PUBLISH: &str = include_str!("testdata/chrome_publish_offer.sdp");
+    const PLAY: &str = include_str!("testdata/chrome_play_offer.sdp");
+
+    fn params<'a>(offer: &'a str, identity: &'a DtlsIdentity) -> SetupParams<'a> {
+        SetupParams {
+            offer,
+            candidate: "127.0.0.1:31000".parse().unwrap(),
+            identity,
+            stream_id: "stream1",
+            video_resend_packets: 64,
+            now: Instant::now(),
+        }
+    }
+
+    fn rtpmaps(section: &str) -> Vec<&str> {
+        section.lines().filter(|l| l.starts_with("a=rtpmap:")).collect()
+    }
+
+    #[test]
+    fn publisher_answer_is_ice_lite_passive_with_one_codec_per_track() {
+        let identity = DtlsIdentity::generate();
+        let setup = setup_publisher(&params(PUBLISH, &identity)).unwrap();
+        let answer = &setup.answer;
+        assert!(answer.contains("a=ice-lite"), "{answer}");
+        assert!(answer.contains("a=setup:passive"), "{answer}");
+        assert!(answer.contains("a=group:BUNDLE 0 1"), "{answer}");
+        assert!(answer.contains(" 127.0.0.1 31000 typ host"), "{answer}");
+        assert!(answer.contains(&format!("a=ice-ufrag:{}", setup.ice_ufrag)), "{answer}");
+        assert!(answer.contains("a=rtcp-mux"), "{answer}");
+        let (audio, video) = answer.split_once("m=video").unwrap();
+        assert_eq!(rtpmaps(audio), ["a=rtpmap:111 opus/48000/2"]);
+        assert_eq!(rtpmaps(video), ["a=rtpmap:96 VP8/90000", "a=rtpmap:97 rtx/90000"]);
+        assert!(audio.contains("a=recvonly") && video.contains("a=recvonly"));
+        assert_eq!(setup.video.as_ref().unwrap().codec.name, CodecName::Vp8);
+    }
+
+    #[test]
+    fn player_answer_sends_the_stream_codecs_under_one_msid() {
+        let identity = DtlsIdentity::generate();
+        let tracks = StreamTracks {
+            audio: Some(TrackCodec { name: CodecName::Opus, clock_rate: 48000, channels: Some(2), fmtp: String::new() }),
+            video: Some(TrackCodec {
+                name: CodecName::H264,
+                clock_rate: 90000,
+                channels: None,
+                fmtp: "packetization-mode=1;profile-level-id=42e01f".into(),
+            }),
+        };
+        let setup = setup_player(&params(PLAY, &identity), &tracks).unwrap();
+        let answer = &setup.answer;
+        let (audio, video) = answer.split_once("m=video").unwrap();
+        assert!(audio.contains("a=sendonly") && video.contains("a=sendonly"), "{answer}");
+        assert_eq!(rtpmaps(video), ["a=rtpmap:108 H264/90000", "a=rtpmap:109 rtx/90000"]);
+        assert!(audio.contains("a=msid:stream1 ") && video.contains("a=msid:stream1 "), "{answer}");
+        assert!(video.lines().any(|l| l.starts_with("a=ssrc:") && l.contains("msid:stream1")), "{answer}");
+        assert_eq!(setup.video.as_ref().unwrap().pt, Pt::from(108));
+    }
+
+    #[test]
+    fn bad_offers_are_refused_with_a_reason() {
+        let identity = DtlsIdentity::generate();
+        assert!(matches!(setup_publisher(&params("not sdp", &identity)), Err(SetupError::BadSdp(_))));
+        let no_media = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n";
+        assert!(matches!(setup_publisher(&params(no_media, &identity)), Err(SetupError::BadSdp(_))));
+        let session_part = PUBLISH.split("m=audio").next().unwrap();
+        let only_av1 = format!("{session_part}m=video 9 UDP/TLS/RTP/SAVPF 45\r\na=mid:1\r\na=sendonly\r\na=rtpmap:45 AV1/90000\r\n");
+        assert_eq!(setup_publisher(&params(&only_av1, &identity)).err(), Some(SetupError::NoCommonCodecs));
+        assert_eq!(SetupError::NoCommonCodecs.info(), "No common codecs");
+    }
+}
