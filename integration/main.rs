@@ -6,8 +6,10 @@ mod common;
 
 mod client2_pages;
 mod keepalive_reattach;
+mod media_port_security;
 mod panic_isolation;
 mod rest_api;
 mod shutdown;
 mod tls;
+mod webrtc_streams;
 mod websocket_session;

@@ -143,17 +143,6 @@ async fn a_socket_that_never_logs_in_is_closed() {
 }
 
 #[tokio::test]
-async fn stream_requests_without_media_support_fail_the_stream() {
-    let server = Server::start_with(QUIET);
-    let (mut client, _) = WsClient::establish(&server.ws_url(), json!({})).await;
-    client.send("publishStream", json!({"mediaSessionId": "m-1", "name": "s1", "sdp": "v=0"})).await;
-    let fail = client.expect("fail").await;
-    assert_eq!(fail["apiMethod"], "StreamStatusEvent");
-    assert_eq!(fail["id"], "m-1");
-    assert_eq!(fail["status"], "FAILED");
-}
-
-#[tokio::test]
 async fn session_debug_is_acknowledged() {
     let server = Server::start_with(QUIET);
     let (mut client, _) = WsClient::establish(&server.ws_url(), json!({})).await;

@@ -1,12 +1,15 @@
 //! The address the server writes into SDP and ICE candidates: the configured one, else the
-//! first non-loopback IPv4 of the host, else 127.0.0.1 (what a private network namespace with
-//! only `lo` leaves).
+//! address the server is bound to when that is a specific one, else the first non-loopback
+//! IPv4 of the host, else 127.0.0.1 (what a private network namespace with only `lo` leaves).
 
 use std::net::{IpAddr, Ipv4Addr};
 
-pub fn advertised_ip(configured: &str) -> IpAddr {
+pub fn advertised_ip(configured: &str, bound: IpAddr) -> IpAddr {
     if let Ok(ip) = configured.parse() {
         return ip;
+    }
+    if !bound.is_unspecified() {
+        return bound;
     }
     let interfaces = if_addrs::get_if_addrs().unwrap_or_default();
     choose(interfaces.iter().map(|i| i.ip()))
@@ -26,7 +29,13 @@ mod tests {
 
     #[test]
     fn configured_address_wins() {
-        assert_eq!(advertised_ip("203.0.113.7"), "203.0.113.7".parse::<IpAddr>().unwrap());
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        assert_eq!(advertised_ip("203.0.113.7", any), "203.0.113.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn a_specific_bind_address_is_advertised() {
+        assert_eq!(advertised_ip("", IpAddr::V4(Ipv4Addr::LOCALHOST)), IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What every HTTP and WebSocket handler shares.
 
+use ferrophone_actors::media_context::MediaContext;
 use ferrophone_actors::metrics::Metrics;
 use ferrophone_actors::registry::Registry;
 use ferrophone_actors::session_settings::SessionSettings;
@@ -12,6 +13,7 @@ pub struct AppState {
     pub registry: actix::Addr<Registry>,
     pub metrics: Metrics,
     pub session_settings: Arc<SessionSettings>,
+    pub media: Arc<MediaContext>,
     pub advertised_ip: IpAddr,
     pub started: Instant,
 }

@@ -43,6 +43,8 @@ pub struct ServerConfig {
 pub struct MediaConfig {
     pub advertised_ip: String,
     pub udp_port: u16,
+    pub workers: usize,
+    pub video_resend_packets: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,20 +1,7 @@
 //! ferrophone: a media gateway where WebRTC browsers (Flashphoner WebSDK), SIP and RTMP meet.
 
-mod advertised_ip;
-mod app_state;
-mod cli;
-mod config;
-mod http;
-mod load;
-mod open_files;
-mod process_memory;
-mod rest;
-mod server;
-mod telemetry;
-mod tls;
-mod ws;
-
 use clap::Parser;
+use ferrophone::{cli, config, load, server, telemetry};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -43,7 +30,7 @@ fn serve(args: cli::ServeArgs) -> Result<(), String> {
         return Ok(());
     }
     telemetry::init(config.log.format, &config.log.level)?;
-    open_files::raise_limit();
+    ferrophone::raise_open_files_limit();
     // rustls needs one process-wide crypto provider; str0m uses the same aws-lc library.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     server::run(config, args.ready_file)

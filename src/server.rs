@@ -6,6 +6,8 @@ use crate::app_state::AppState;
 use crate::config::Config;
 use crate::http;
 use actix_web::{web, App, HttpServer};
+use ferrophone_actors::media_context::MediaContext;
+use ferrophone_actors::media_socket::MediaSocket;
 use ferrophone_actors::metrics::Metrics;
 use ferrophone_actors::registry::{Registry, ShutdownSessions};
 use std::net::SocketAddr;
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 pub struct BoundPorts {
     pub ws: u16,
     pub http: u16,
+    pub media_udp: u16,
     pub wss: Option<u16>,
     pub https: Option<u16>,
 }
@@ -29,11 +32,23 @@ pub fn run(config: Config, ready_file: Option<PathBuf>) -> Result<(), String> {
 
 async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String> {
     let registry = Registry::start_supervised();
+    let metrics = Metrics::new();
+    let advertised_ip = advertised_ip(&config.media.advertised_ip, config.server.bind_address);
+    let media_socket = MediaSocket::bind((config.server.bind_address, config.media.udp_port).into(), metrics.clone())
+        .map_err(|e| format!("cannot open the media port {}/udp: {e}", config.media.udp_port))?;
+    let media_workers = if config.media.workers == 0 { num_cpus() } else { config.media.workers };
+    let media = Arc::new(MediaContext::new(
+        media_socket.clone(),
+        (advertised_ip, media_socket.local_addr().port()).into(),
+        config.media.video_resend_packets,
+        media_workers,
+    ));
     let state = AppState {
         registry: registry.clone(),
-        metrics: Metrics::new(),
+        metrics,
         session_settings: Arc::new(config.session_settings()),
-        advertised_ip: advertised_ip(&config.media.advertised_ip),
+        media,
+        advertised_ip,
         started: Instant::now(),
     };
     let tls = if config.tls_enabled() {
@@ -77,7 +92,7 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
             .map_err(|e| format!("cannot listen for HTTPS on {bind}:{}: {e}", config.server.https_port))?;
     }
 
-    let ports = bound_ports(&ws_server.addrs(), &http_server.addrs(), tls.is_some());
+    let ports = bound_ports(&ws_server.addrs(), &http_server.addrs(), media_socket.local_addr().port(), tls.is_some());
     announce(&ports, &state);
     if let Some(path) = ready_file {
         std::fs::write(&path, serde_json::to_string(&ports).expect("ports serialize"))
@@ -98,15 +113,17 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
     });
     let (ws_result, http_result) = tokio::join!(ws_running, http_running);
     ws_result.and(http_result).map_err(|e| format!("server error: {e}"))?;
+    media_socket.shutdown();
     tracing::info!("stopped");
     Ok(())
 }
 
-fn bound_ports(ws: &[SocketAddr], http: &[SocketAddr], tls: bool) -> BoundPorts {
+fn bound_ports(ws: &[SocketAddr], http: &[SocketAddr], media_udp: u16, tls: bool) -> BoundPorts {
     let port = |addrs: &[SocketAddr], index: usize| addrs.get(index).map(SocketAddr::port);
     BoundPorts {
         ws: port(ws, 0).unwrap_or(0),
         http: port(http, 0).unwrap_or(0),
+        media_udp,
         wss: if tls { port(ws, 1) } else { None },
         https: if tls { port(http, 1) } else { None },
     }
@@ -116,6 +133,7 @@ fn announce(ports: &BoundPorts, state: &AppState) {
     tracing::info!(
         ws = ports.ws,
         http = ports.http,
+        media_udp = ports.media_udp,
         wss = ports.wss,
         https = ports.https,
         advertised_ip = %state.advertised_ip,

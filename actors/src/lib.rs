@@ -2,10 +2,17 @@
 //! transponders) and, in modules free of actix, the protocol code they drive.
 
 pub mod client_session;
+pub mod media;
+pub mod media_context;
+pub mod media_socket;
 pub mod metrics;
 pub mod panic_guard;
 pub mod registry;
+pub mod sdp;
 pub mod session_settings;
+pub mod stream;
 pub mod socket;
 pub mod token;
+pub mod webrtc;
+pub mod webrtc_peer;
 pub mod websdk;

@@ -18,6 +18,11 @@ pub struct KindLabels {
     pub kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StreamLabels {
+    pub stream: String,
+}
+
 /// Cheap to clone: every field is a shared atomic.
 #[derive(Clone)]
 pub struct Metrics {
@@ -35,7 +40,17 @@ pub struct Metrics {
     /// Bad input and failures by kind (malformed_json, unknown_message, panic, ...).
     pub errors: Family<KindLabels, Counter>,
     pub rest_requests: Family<KindLabels, Counter>,
+    pub media_datagrams_in: Counter,
+    pub media_datagrams_out: Counter,
+    /// Media datagrams dropped, by reason (unknown_source, unverified_source, send_failed, ...).
+    pub media_datagrams_dropped: Family<KindLabels, Counter>,
     pub process_resident_memory_bytes: Gauge,
+    pub stream_frames_in: Family<StreamLabels, Counter>,
+    pub stream_bytes_in: Family<StreamLabels, Counter>,
+    pub stream_frames_out: Family<StreamLabels, Counter>,
+    pub stream_frames_dropped: Family<StreamLabels, Counter>,
+    pub stream_viewers: Family<StreamLabels, Gauge>,
+    pub peers: Gauge,
 }
 
 impl Metrics {
@@ -52,7 +67,16 @@ impl Metrics {
             messages_out: Family::default(),
             errors: Family::default(),
             rest_requests: Family::default(),
+            media_datagrams_in: Counter::default(),
+            media_datagrams_out: Counter::default(),
+            media_datagrams_dropped: Family::default(),
             process_resident_memory_bytes: Gauge::default(),
+            stream_frames_in: Family::default(),
+            stream_bytes_in: Family::default(),
+            stream_frames_out: Family::default(),
+            stream_frames_dropped: Family::default(),
+            stream_viewers: Family::default(),
+            peers: Gauge::default(),
         };
         registry.register("ws_sockets_open", "Open WebSocket signalling connections", m.sockets_open.clone());
         registry.register("sessions_attached", "Client sessions with a live socket", m.sessions_attached.clone());
@@ -67,6 +91,23 @@ impl Metrics {
         registry.register("ws_messages_sent", "Signalling messages sent, by name", m.messages_out.clone());
         registry.register("errors", "Rejected input and internal failures, by kind", m.errors.clone());
         registry.register("rest_requests", "REST requests, by response class", m.rest_requests.clone());
+        registry.register("media_datagrams_received", "UDP datagrams on the media port", m.media_datagrams_in.clone());
+        registry.register("media_datagrams_sent", "UDP datagrams sent from the media port", m.media_datagrams_out.clone());
+        registry.register(
+            "media_datagrams_dropped",
+            "Media datagrams dropped, by reason",
+            m.media_datagrams_dropped.clone(),
+        );
+        registry.register("stream_frames_received", "Frames from each stream's publisher", m.stream_frames_in.clone());
+        registry.register("stream_bytes_received", "Media bytes from each stream's publisher", m.stream_bytes_in.clone());
+        registry.register("stream_frames_sent", "Frames handed to each stream's subscribers", m.stream_frames_out.clone());
+        registry.register(
+            "stream_frames_dropped",
+            "Frames a stream dropped because a subscriber was behind",
+            m.stream_frames_dropped.clone(),
+        );
+        registry.register("stream_viewers", "Subscribers of each stream", m.stream_viewers.clone());
+        registry.register("webrtc_peers", "Live WebRTC peers (publishers and players)", m.peers.clone());
         registry.register(
             "process_resident_memory_bytes",
             "Resident set size of the server process",
@@ -77,6 +118,10 @@ impl Metrics {
 
     pub fn error(&self, kind: &'static str) {
         self.errors.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    pub fn media_dropped(&self, reason: &'static str) {
+        self.media_datagrams_dropped.get_or_create(&KindLabels { kind: reason }).inc();
     }
 
     /// The Prometheus text exposition of every metric.

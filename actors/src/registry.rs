@@ -2,7 +2,8 @@
 //! sessions by their authToken), answers REST listings and routes commands to the owner.
 //! It never does a session's work itself.
 
-use crate::client_session::{Adopt, ClientSession, Terminate, TerminateReason};
+use crate::client_session::{Adopt, ClientSession, Terminate, TerminateReason, TerminateStream};
+use crate::stream::Stream;
 use crate::panic_guard::guarded;
 use crate::socket::SocketHandle;
 use actix::prelude::*;
@@ -39,18 +40,42 @@ pub enum SessionStatus {
     Disconnected,
 }
 
-/// What REST shows of one published or played stream (`/rest-api/stream/find_all`).
+/// What REST shows of one publisher or player (`/rest-api/stream/find_all`), the Stream object
+/// of WCS.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamSummary {
     pub media_session_id: String,
     pub name: String,
     pub published: bool,
+    /// PENDING, PUBLISHING, PLAYING.
     pub status: String,
     pub session_id: String,
     pub media_provider: String,
+    /// "publish" or "play".
+    pub media_type: String,
+    pub has_audio: bool,
+    pub has_video: bool,
+    /// `opus/48000/2`, `H264/90000`, ...
+    pub audio_codec: Option<String>,
+    pub video_codec: Option<String>,
+    /// Subscribers of a published stream.
+    pub viewers: Option<usize>,
+    /// Kilobits per second the publisher sends (last second).
+    pub bitrate: u64,
     /// Milliseconds since the epoch.
     pub create_date: u64,
+}
+
+struct MediaSessionEntry {
+    summary: StreamSummary,
+    owner: Addr<ClientSession>,
+}
+
+/// A published name; `stream` is set once the publisher's stream runs.
+struct PublishedName {
+    media_session_id: String,
+    stream: Option<Addr<Stream>>,
 }
 
 struct SessionEntry {
@@ -63,12 +88,18 @@ pub struct Registry {
     sessions: HashMap<String, SessionEntry>,
     session_by_token: HashMap<String, String>,
     /// Publishers and players by mediaSessionId.
-    streams: HashMap<String, StreamSummary>,
+    media_sessions: HashMap<String, MediaSessionEntry>,
+    published: HashMap<String, PublishedName>,
 }
 
 impl Registry {
     pub fn new() -> Self {
-        Registry { sessions: HashMap::new(), session_by_token: HashMap::new(), streams: HashMap::new() }
+        Registry {
+            sessions: HashMap::new(),
+            session_by_token: HashMap::new(),
+            media_sessions: HashMap::new(),
+            published: HashMap::new(),
+        }
     }
 
     /// Starts the registry under a supervisor in the current arbiter.
@@ -248,6 +279,125 @@ impl Handler<CountSessions> for Registry {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimError {
+    MediaSessionIdInUse,
+    NameInUse,
+}
+
+/// A publisher or player starts: its mediaSessionId must be new, a publisher's name free.
+#[derive(Message)]
+#[rtype(result = "Result<(), ClaimError>")]
+pub struct ClaimMediaSession {
+    pub summary: StreamSummary,
+    pub owner: Addr<ClientSession>,
+}
+
+impl Handler<ClaimMediaSession> for Registry {
+    type Result = Result<(), ClaimError>;
+    fn handle(&mut self, msg: ClaimMediaSession, _: &mut Context<Self>) -> Self::Result {
+        let summary = msg.summary;
+        if self.media_sessions.contains_key(&summary.media_session_id) {
+            return Err(ClaimError::MediaSessionIdInUse);
+        }
+        if summary.published {
+            if self.published.contains_key(&summary.name) {
+                return Err(ClaimError::NameInUse);
+            }
+            self.published
+                .insert(summary.name.clone(), PublishedName { media_session_id: summary.media_session_id.clone(), stream: None });
+        }
+        self.media_sessions.insert(summary.media_session_id.clone(), MediaSessionEntry { summary, owner: msg.owner });
+        Ok(())
+    }
+}
+
+/// The publisher's stream runs: players can find it by name from now on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StreamPublished {
+    pub media_session_id: String,
+    pub name: String,
+    pub stream: Addr<Stream>,
+}
+
+impl Handler<StreamPublished> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: StreamPublished, _: &mut Context<Self>) {
+        if let Some(entry) = self.published.get_mut(&msg.name).filter(|p| p.media_session_id == msg.media_session_id) {
+            entry.stream = Some(msg.stream);
+        }
+    }
+}
+
+/// A publisher or player changed (status, codecs); measured figures are kept.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UpdateMediaSession {
+    pub summary: StreamSummary,
+}
+
+impl Handler<UpdateMediaSession> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: UpdateMediaSession, _: &mut Context<Self>) {
+        if let Some(entry) = self.media_sessions.get_mut(&msg.summary.media_session_id) {
+            let (viewers, bitrate) = (entry.summary.viewers, entry.summary.bitrate);
+            entry.summary = StreamSummary { viewers, bitrate, ..msg.summary };
+        }
+    }
+}
+
+/// A publisher or player ended; a publisher's name is free again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseMediaSession {
+    pub media_session_id: String,
+}
+
+impl Handler<ReleaseMediaSession> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: ReleaseMediaSession, _: &mut Context<Self>) {
+        if let Some(entry) = self.media_sessions.remove(&msg.media_session_id) {
+            if entry.summary.published {
+                self.published.remove(&entry.summary.name);
+            }
+        }
+    }
+}
+
+/// The running stream published under `name`, if any.
+#[derive(Message)]
+#[rtype(result = "Option<Addr<Stream>>")]
+pub struct FindStream {
+    pub name: String,
+}
+
+impl Handler<FindStream> for Registry {
+    type Result = Option<Addr<Stream>>;
+    fn handle(&mut self, msg: FindStream, _: &mut Context<Self>) -> Self::Result {
+        self.published.get(&msg.name).and_then(|p| p.stream.clone()).filter(Addr::connected)
+    }
+}
+
+/// A stream's figures, once a second.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StreamStatsUpdate {
+    pub media_session_id: String,
+    pub viewers: usize,
+    pub bitrate_kbps: u64,
+}
+
+impl Handler<StreamStatsUpdate> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: StreamStatsUpdate, _: &mut Context<Self>) {
+        if let Some(entry) = self.media_sessions.get_mut(&msg.media_session_id) {
+            entry.summary.viewers = Some(msg.viewers);
+            entry.summary.bitrate = msg.bitrate_kbps;
+        }
+    }
+}
+
 #[derive(Message)]
 #[rtype(result = "Vec<StreamSummary>")]
 pub struct ListStreams;
@@ -255,8 +405,26 @@ pub struct ListStreams;
 impl Handler<ListStreams> for Registry {
     type Result = MessageResult<ListStreams>;
     fn handle(&mut self, _: ListStreams, _: &mut Context<Self>) -> Self::Result {
-        let mut list: Vec<StreamSummary> = self.streams.values().cloned().collect();
-        list.sort_by_key(|s| s.create_date);
+        let mut list: Vec<StreamSummary> = self.media_sessions.values().map(|e| e.summary.clone()).collect();
+        list.sort_by(|a, b| (a.create_date, &a.media_session_id).cmp(&(b.create_date, &b.media_session_id)));
         MessageResult(list)
+    }
+}
+
+/// Stops the publishers and players with these mediaSessionIds (REST `/stream/terminate`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TerminateMediaSessions {
+    pub media_session_ids: Vec<String>,
+}
+
+impl Handler<TerminateMediaSessions> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: TerminateMediaSessions, _: &mut Context<Self>) {
+        for id in msg.media_session_ids {
+            if let Some(entry) = self.media_sessions.get(&id) {
+                entry.owner.do_send(TerminateStream { media_session_id: id });
+            }
+        }
     }
 }

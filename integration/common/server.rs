@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 pub struct Ports {
     pub ws: u16,
     pub http: u16,
+    pub media_udp: u16,
     pub wss: Option<u16>,
     pub https: Option<u16>,
 }
@@ -37,6 +38,7 @@ impl Server {
             ("server.http_port", "0"),
             ("server.wss_port", "0"),
             ("server.https_port", "0"),
+            ("media.udp_port", "0"),
             ("server.workers", "2"),
             ("log.level", "debug"),
         ];
@@ -44,7 +46,7 @@ impl Server {
             command.arg("--set").arg(format!("{key}={value}"));
         }
         let child = command.stdout(log.try_clone().unwrap()).stderr(log).stdin(Stdio::null()).spawn().unwrap();
-        let mut server = Server { child: Some(child), ports: Ports { ws: 0, http: 0, wss: None, https: None }, dir };
+        let mut server = Server { child: Some(child), ports: Ports { ws: 0, http: 0, media_udp: 0, wss: None, https: None }, dir };
         server.ports = server.wait_ready(&ready);
         server
     }

@@ -1,5 +1,5 @@
 use crate::app_state::AppState;
-use crate::process_memory::resident_bytes;
+use crate::process_stats::{cpu_seconds, resident_bytes};
 use actix_web::{web, HttpResponse};
 use ferrophone_actors::registry::CountSessions;
 use std::time::Duration;
@@ -14,6 +14,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             "uptimeSeconds": state.started.elapsed().as_secs(),
             "sessions": sessions,
             "rssBytes": resident_bytes(),
+            "cpuSeconds": cpu_seconds(),
             "advertisedIp": state.advertised_ip.to_string(),
         })
     };

@@ -1,5 +1,5 @@
 use crate::app_state::AppState;
-use crate::process_memory::resident_bytes;
+use crate::process_stats::resident_bytes;
 use actix_web::{web, HttpResponse};
 
 /// `GET /metrics` in the OpenMetrics text format Prometheus scrapes.

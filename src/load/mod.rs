@@ -2,8 +2,13 @@
 //! many real clients and reports what they saw. Benchmarks, not tests.
 
 mod latency;
+pub mod rtp_counter;
 mod server_probe;
 mod sessions;
+pub mod signalling;
+pub mod stream_client;
+pub mod synthetic_media;
+pub mod webrtc_client;
 
 use clap::{Args, Subcommand};
 

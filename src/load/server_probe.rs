@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     pub rss_bytes: Option<u64>,
+    pub cpu_seconds: Option<f64>,
     pub sessions: Option<u64>,
 }
 

@@ -78,6 +78,7 @@ pub async fn run(args: SessionsArgs) -> Result<(), String> {
         }
     };
     let before = probe("before").await;
+    let measured_from = Instant::now();
     let tally = Arc::new(Tally::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let started_at = Instant::now();
@@ -100,13 +101,14 @@ pub async fn run(args: SessionsArgs) -> Result<(), String> {
     eprintln!("all sessions up after {:.1} s; holding for {} s", started_at.elapsed().as_secs_f64(), args.duration);
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
     let held = probe("end of hold").await;
+    let measured_for = measured_from.elapsed();
     stop_tx.send_replace(true);
     for task in tasks {
         let _ = task.await;
     }
     progress.abort();
 
-    print_summary(&args, &tally, ramp, before, all_up, held);
+    print_summary(&args, &tally, ramp, measured_for, before, all_up, held);
     if tally.failed.load(Ordering::Relaxed) > 0 {
         return Err(format!("{} sessions failed", tally.failed.load(Ordering::Relaxed)));
     }
@@ -190,6 +192,7 @@ fn print_summary(
     args: &SessionsArgs,
     tally: &Tally,
     ramp: Duration,
+    measured_for: Duration,
     before: Option<Health>,
     all_up: Option<Health>,
     held: Option<Health>,
@@ -218,6 +221,15 @@ fn print_summary(
         if established > 0 {
             println!("  per session   {:.1} KB", peak.saturating_sub(base) as f64 / established as f64 / 1024.0);
         }
+    }
+    let cpu = |h: &Option<Health>| h.as_ref().and_then(|h| h.cpu_seconds);
+    if let (Some(start), Some(end)) = (cpu(&before), cpu(&held)) {
+        let used = end - start;
+        println!(
+            "  server CPU    {used:.1} s in {:.1} s ({:.0} % of one core)",
+            measured_for.as_secs_f64(),
+            100.0 * used / measured_for.as_secs_f64()
+        );
     }
     if let Some(sessions) = held.as_ref().and_then(|h| h.sessions) {
         println!("  server saw    {sessions} sessions during the hold");

@@ -38,6 +38,22 @@ impl RestBody {
         }
     }
 
+    /// An array of strings; a single string counts as a list of one.
+    pub fn optional_string_list(&self, field: &str) -> Result<Option<Vec<String>>, RestError> {
+        match self.0.get(field) {
+            v if is_unset(v) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| as_string(v).ok_or_else(|| RestError::bad_request(format!("Field '{field}' must list strings"))))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(v) => as_string(v)
+                .map(|s| Some(vec![s]))
+                .ok_or_else(|| RestError::bad_request(format!("Field '{field}' must list strings"))),
+            None => Ok(None),
+        }
+    }
+
     pub fn optional_bool(&self, field: &str) -> Result<Option<bool>, RestError> {
         match self.0.get(field) {
             v if is_unset(v) => Ok(None),

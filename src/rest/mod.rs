@@ -16,6 +16,8 @@ pub fn scope() -> actix_web::Scope {
     let scope = get_and_post(scope, "/connection/find", connection::find);
     let scope = get_and_post(scope, "/connection/terminate", connection::terminate);
     let scope = get_and_post(scope, "/stream/find_all", stream::find_all);
+    let scope = get_and_post(scope, "/stream/find", stream::find);
+    let scope = get_and_post(scope, "/stream/terminate", stream::terminate);
     scope.default_service(web::to(unknown_method))
 }
 

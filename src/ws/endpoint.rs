@@ -22,8 +22,14 @@ pub async fn upgrade(req: HttpRequest, body: web::Payload, state: web::Data<AppS
     let stream = stream.max_frame_size(MAX_MESSAGE_BYTES).aggregate_continuations().max_continuation_size(MAX_MESSAGE_BYTES);
     let (socket, outbound) = SocketHandle::new(req.peer_addr());
     let socket_id = socket.id();
-    let session =
-        ClientSession::new(socket, state.registry.clone(), state.session_settings.clone(), state.metrics.clone()).start();
+    let session = ClientSession::new(
+        socket,
+        state.registry.clone(),
+        state.session_settings.clone(),
+        state.metrics.clone(),
+        state.media.clone(),
+    )
+    .start();
     actix_web::rt::spawn(pump(ws, stream, outbound, session, socket_id, state.metrics.clone()));
     response
 }

@@ -6,6 +6,11 @@
 //! through [`Inbound`]; the answer tells the socket's pump whether to keep going, to send later
 //! frames to another session (a re-attach), or to close.
 
+mod streams;
+
+pub use streams::TerminateStream;
+
+use crate::media_context::MediaContext;
 use crate::metrics::{MessageLabels, Metrics};
 use crate::panic_guard::guarded;
 use crate::registry::{Reattach, Registry, SessionAttachment, SessionEnded, SessionEstablished, SessionStatus, SessionSummary};
@@ -33,6 +38,9 @@ pub struct ClientSession {
     expiry_timer: Option<SpawnHandle>,
     /// `sessionDebug start`: log every message of this session at info level.
     debug: bool,
+    media: Arc<MediaContext>,
+    /// Publishers and players by mediaSessionId.
+    streams: std::collections::HashMap<String, streams::OwnedStream>,
 }
 
 enum Phase {
@@ -41,7 +49,13 @@ enum Phase {
 }
 
 impl ClientSession {
-    pub fn new(socket: SocketHandle, registry: Addr<Registry>, settings: Arc<SessionSettings>, metrics: Metrics) -> Self {
+    pub fn new(
+        socket: SocketHandle,
+        registry: Addr<Registry>,
+        settings: Arc<SessionSettings>,
+        metrics: Metrics,
+        media: Arc<MediaContext>,
+    ) -> Self {
         let id = new_session_id();
         let span = tracing::info_span!("session", id = %id);
         ClientSession {
@@ -56,6 +70,8 @@ impl ClientSession {
             ping_timer: None,
             expiry_timer: None,
             debug: false,
+            media,
+            streams: Default::default(),
         }
     }
 
@@ -161,6 +177,12 @@ impl ClientSession {
             }
             ClientMessage::PushLogs(logs) => tracing::info!(%logs, "client log"),
             ClientMessage::SubmitBugReport(report) => tracing::warn!(%report, "client bug report"),
+            ClientMessage::PublishStream(request) => self.publish(request, ctx),
+            ClientMessage::PlayStream(request) => self.play(request, ctx),
+            ClientMessage::UnpublishStream(stream) => self.stop(stream, true, ctx),
+            ClientMessage::StopStream(stream) => self.stop(stream, false, ctx),
+            ClientMessage::AvailableStream(stream) => self.available(stream, ctx),
+            ClientMessage::SendStreamEvent(event) => self.stream_event(event),
             ClientMessage::NotSupported { message, payload } => {
                 let info = format!("'{message}' is not supported by this server yet");
                 match payload.get("mediaSessionId").and_then(Value::as_str) {
@@ -336,6 +358,7 @@ impl Actor for ClientSession {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        self.release_all_streams();
         if let Phase::Established { attached, .. } = self.phase {
             if attached {
                 self.metrics.sessions_attached.dec();

@@ -1,6 +1,7 @@
 //! The messages a WebSDK client sends (spec §1.3), typed.
 
 use super::connection::ConnectionRequest;
+use super::stream_request::{StreamEvent, StreamRef, StreamRequest};
 use super::frame::{parse_client_frame, FrameError};
 use super::lenient::as_string;
 use serde_json::Value;
@@ -44,6 +45,12 @@ pub enum ClientMessage {
     SessionDebug { start: bool },
     PushLogs(Value),
     SubmitBugReport(Value),
+    PublishStream(StreamRequest),
+    PlayStream(StreamRequest),
+    UnpublishStream(StreamRef),
+    StopStream(StreamRef),
+    AvailableStream(StreamRef),
+    SendStreamEvent(StreamEvent),
     /// A message of the SDK's catalogue that this server does not handle (yet).
     NotSupported { message: &'static str, payload: Value },
 }
@@ -59,6 +66,12 @@ impl ClientMessage {
             ClientMessage::SessionDebug { .. } => "sessionDebug",
             ClientMessage::PushLogs(_) => "pushLogs",
             ClientMessage::SubmitBugReport(_) => "submitBugReport",
+            ClientMessage::PublishStream(_) => "publishStream",
+            ClientMessage::PlayStream(_) => "playStream",
+            ClientMessage::UnpublishStream(_) => "unPublishStream",
+            ClientMessage::StopStream(_) => "stopStream",
+            ClientMessage::AvailableStream(_) => "availableStream",
+            ClientMessage::SendStreamEvent(_) => "sendStreamEvent",
             ClientMessage::NotSupported { message, .. } => message,
         }
     }
@@ -91,6 +104,12 @@ impl ClientMessage {
             },
             "pushLogs" => ClientMessage::PushLogs(payload),
             "submitBugReport" => ClientMessage::SubmitBugReport(payload),
+            "publishStream" => ClientMessage::PublishStream(StreamRequest::parse(&payload).map_err(bad)?),
+            "playStream" => ClientMessage::PlayStream(StreamRequest::parse(&payload).map_err(bad)?),
+            "unPublishStream" => ClientMessage::UnpublishStream(StreamRef::parse(&payload).map_err(bad)?),
+            "stopStream" => ClientMessage::StopStream(StreamRef::parse(&payload).map_err(bad)?),
+            "availableStream" => ClientMessage::AvailableStream(StreamRef::parse(&payload).map_err(bad)?),
+            "sendStreamEvent" => ClientMessage::SendStreamEvent(StreamEvent::parse(&payload).map_err(bad)?),
             other => ClientMessage::NotSupported { message: other, payload },
         })
     }
@@ -169,6 +188,14 @@ mod tests {
         let e = ClientMessage::parse("{{").unwrap_err();
         assert_eq!(e.kind(), "malformed_json");
         assert!(e.to_string().starts_with("Malformed JSON"));
+    }
+
+    #[test]
+    fn stream_messages_need_a_media_session_id() {
+        let e = ClientMessage::parse(r#"{"message":"publishStream","data":[{"name":"s"}]}"#).unwrap_err();
+        assert_eq!(e.to_string(), "MediaSessionId is null");
+        let m = ClientMessage::parse(r#"{"message":"playStream","data":[{"mediaSessionId":"m","name":"s","sdp":"v=0"}]}"#).unwrap();
+        assert!(matches!(m, ClientMessage::PlayStream(r) if r.media_session_id == "m" && r.sdp.as_deref() == Some("v=0")));
     }
 
     #[test]

@@ -7,7 +7,11 @@ pub mod connection;
 pub mod frame;
 pub mod lenient;
 pub mod server_event;
+pub mod stream_request;
+pub mod stream_status;
 
 pub use client_message::{ClientMessage, MessageError};
 pub use connection::{ConnectionRequest, SipCredentials};
 pub use server_event::{DataStatus, ServerEvent};
+pub use stream_request::{StreamEvent, StreamRef, StreamRequest};
+pub use stream_status::StreamStatusEvent;

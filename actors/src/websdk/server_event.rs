@@ -1,6 +1,7 @@
 //! The events the server sends to a WebSDK client (spec §1.3, §2).
 
 use super::frame::server_frame;
+use super::stream_status::StreamStatusEvent;
 use serde_json::{json, Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,13 @@ pub enum ServerEvent {
     /// Answer to `sendData`; the SDK accepts only `ACCEPTED` and `FAILED`.
     DataStatus { operation_id: String, status: DataStatus, info: Option<String> },
     SessionDebug { started: bool },
+    /// The server's SDP for a stream or call: `data: [id, sdp]`.
+    SetRemoteSdp { id: String, sdp: String },
+    StreamStatus(Box<StreamStatusEvent>),
+    /// Answer to `availableStream`: note `id` and the string `"true"`/`"false"` (spec §3.8).
+    AvailableStream { id: String, available: bool, info: String },
+    /// `notifyStreamEvent` for one player: a publisher's mute or data.
+    StreamEvent { media_session_id: String, event_type: String, payload: Option<Value> },
 }
 
 impl ServerEvent {
@@ -46,12 +54,28 @@ impl ServerEvent {
             ServerEvent::Fail { .. } => "fail",
             ServerEvent::DataStatus { .. } => "DataStatusEvent",
             ServerEvent::SessionDebug { .. } => "notifySessionDebugEvent",
+            ServerEvent::SetRemoteSdp { .. } => "setRemoteSDP",
+            ServerEvent::StreamStatus(_) => "notifyStreamStatusEvent",
+            ServerEvent::AvailableStream { .. } => "availableStream",
+            ServerEvent::StreamEvent { .. } => "notifyStreamEvent",
         }
     }
 
     pub fn to_json(&self) -> String {
         let arg = match self {
             ServerEvent::Ping | ServerEvent::Pong => return server_frame(self.name(), &[]),
+            ServerEvent::SetRemoteSdp { id, sdp } => return server_frame(self.name(), &[json!(id), json!(sdp)]),
+            ServerEvent::StreamStatus(event) => serde_json::to_value(event).expect("stream status serializes"),
+            ServerEvent::AvailableStream { id, available, info } => {
+                json!({"id": id, "status": if *available { "true" } else { "false" }, "info": info})
+            }
+            ServerEvent::StreamEvent { media_session_id, event_type, payload } => {
+                let mut o = json!({"mediaSessionId": media_session_id, "type": event_type});
+                if let Some(payload) = payload {
+                    o["payload"] = payload.clone();
+                }
+                o
+            }
             ServerEvent::GetUserData(data) => Value::Object(data.clone()),
             ServerEvent::Fail { api_method, id, info } => {
                 let mut o = json!({"apiMethod": api_method, "status": "FAILED", "info": info});
@@ -101,6 +125,14 @@ mod tests {
         assert_eq!(
             parsed(&ServerEvent::DataStatus { operation_id: "o".into(), status: DataStatus::Accepted, info: None }),
             json!({"message":"DataStatusEvent","data":[{"operationId":"o","status":"ACCEPTED"}]})
+        );
+        assert_eq!(
+            parsed(&ServerEvent::SetRemoteSdp { id: "m1".into(), sdp: "v=0".into() }),
+            json!({"message":"setRemoteSDP","data":["m1","v=0"]})
+        );
+        assert_eq!(
+            parsed(&ServerEvent::AvailableStream { id: "m1".into(), available: true, info: String::new() }),
+            json!({"message":"availableStream","data":[{"id":"m1","status":"true","info":""}]})
         );
         assert_eq!(
             parsed(&ServerEvent::SessionDebug { started: true }),

@@ -1,0 +1,41 @@
+//! What a session needs to create WebRTC peers: the shared media socket, the address browsers
+//! reach it at, the server's DTLS identity, and the media threads peers and streams run on.
+
+use crate::media_socket::MediaSocket;
+use crate::webrtc::peer_setup::DtlsIdentity;
+use actix::{Arbiter, ArbiterHandle};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+pub struct MediaContext {
+    pub socket: Arc<MediaSocket>,
+    /// The host candidate put in every answer: the advertised address and the media port.
+    pub candidate: SocketAddr,
+    pub identity: DtlsIdentity,
+    /// Outgoing video packets each peer keeps for retransmission.
+    pub video_resend_packets: usize,
+    workers: Vec<ArbiterHandle>,
+    next_worker: AtomicUsize,
+}
+
+impl MediaContext {
+    /// Starts `threads` media arbiters (at least one).
+    pub fn new(socket: Arc<MediaSocket>, candidate: SocketAddr, video_resend_packets: usize, threads: usize) -> Self {
+        let workers = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
+        MediaContext {
+            socket,
+            candidate,
+            identity: DtlsIdentity::generate(),
+            video_resend_packets,
+            workers,
+            next_worker: AtomicUsize::new(0),
+        }
+    }
+
+    /// The media thread for the next peer or stream, in turn.
+    pub fn worker(&self) -> ArbiterHandle {
+        let i = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
+        self.workers[i].clone()
+    }
+}

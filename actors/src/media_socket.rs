@@ -1,0 +1,199 @@
+//! The one UDP port every WebRTC peer shares. A receive thread routes each datagram to its
+//! peer: STUN by the local ICE ufrag in its USERNAME, everything else by the source address
+//! a STUN request came from. A datagram from any other address is dropped here, and the peer
+//! itself passes only what its ICE agent verified on to DTLS/SRTP.
+
+use crate::metrics::Metrics;
+use crate::webrtc::stun_username::{is_stun, local_ufrag};
+use actix::prelude::*;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Socket buffers: a keyframe sent to many viewers is a burst.
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+/// Addresses one peer may be reached from (its candidates); more is an attack or a bug.
+const MAX_ADDRESSES_PER_PEER: usize = 8;
+
+/// One datagram for one peer.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Datagram {
+    pub source: SocketAddr,
+    pub received: Instant,
+    pub data: Vec<u8>,
+}
+
+#[derive(Clone)]
+struct Route {
+    peer: u64,
+    to: Recipient<Datagram>,
+}
+
+#[derive(Default)]
+struct Routes {
+    by_ufrag: HashMap<String, Route>,
+    by_address: HashMap<SocketAddr, Route>,
+}
+
+impl Routes {
+    /// Where a datagram goes, learning the source address of STUN requests.
+    fn route(&mut self, source: SocketAddr, data: &[u8]) -> Result<Route, &'static str> {
+        if is_stun(data) {
+            let ufrag = local_ufrag(data).ok_or("stun_without_username")?;
+            let route = self.by_ufrag.get(ufrag).cloned().ok_or("unknown_ufrag")?;
+            if !self.by_address.contains_key(&source) {
+                let known = self.by_address.values().filter(|r| r.peer == route.peer).count();
+                if known < MAX_ADDRESSES_PER_PEER {
+                    self.by_address.insert(source, route.clone());
+                }
+            }
+            Ok(route)
+        } else {
+            self.by_address.get(&source).cloned().ok_or("unknown_source")
+        }
+    }
+}
+
+pub struct MediaSocket {
+    socket: UdpSocket,
+    local: SocketAddr,
+    routes: Mutex<Routes>,
+    metrics: Metrics,
+    stopping: AtomicBool,
+}
+
+impl MediaSocket {
+    /// Binds the media port and starts the receive thread.
+    pub fn bind(address: SocketAddr, metrics: Metrics) -> io::Result<Arc<MediaSocket>> {
+        let socket = Socket::new(Domain::for_address(address), Type::DGRAM, Some(Protocol::UDP))?;
+        let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+        let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+        socket.bind(&address.into())?;
+        let socket: UdpSocket = socket.into();
+        socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+        let local = socket.local_addr()?;
+        let media = Arc::new(MediaSocket {
+            socket,
+            local,
+            routes: Mutex::new(Routes::default()),
+            metrics,
+            stopping: AtomicBool::new(false),
+        });
+        let receiver = media.clone();
+        std::thread::Builder::new().name("media-udp-rx".into()).spawn(move || receiver.receive_loop())?;
+        Ok(media)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub fn register(&self, peer: u64, ufrag: &str, to: Recipient<Datagram>) {
+        self.routes.lock().unwrap().by_ufrag.insert(ufrag.to_owned(), Route { peer, to });
+    }
+
+    pub fn unregister(&self, peer: u64, ufrag: &str) {
+        let mut routes = self.routes.lock().unwrap();
+        routes.by_ufrag.remove(ufrag);
+        routes.by_address.retain(|_, r| r.peer != peer);
+    }
+
+    /// Sends without blocking; a full socket buffer drops the datagram (counted).
+    pub fn send(&self, to: SocketAddr, data: &[u8]) {
+        if self.socket.send_to(data, to).is_ok() {
+            self.metrics.media_datagrams_out.inc();
+        } else {
+            self.metrics.media_dropped("send_failed");
+        }
+    }
+
+    pub fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    fn receive_loop(&self) {
+        let mut buffer = vec![0u8; 2048];
+        while !self.stopping.load(Ordering::Relaxed) {
+            let (len, source) = match self.socket.recv_from(&mut buffer) {
+                Ok(received) => received,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "media socket receive failed");
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            self.metrics.media_datagrams_in.inc();
+            let data = &buffer[..len];
+            let routed = self.routes.lock().unwrap().route(source, data);
+            match routed {
+                Ok(route) => {
+                    let datagram = Datagram { source, received: Instant::now(), data: data.to_vec() };
+                    if route.to.try_send(datagram).is_err() {
+                        self.metrics.media_dropped("peer_busy");
+                    }
+                }
+                Err(reason) => self.metrics.media_dropped(reason),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Sink;
+    impl Actor for Sink {
+        type Context = Context<Self>;
+    }
+    impl Handler<Datagram> for Sink {
+        type Result = ();
+        fn handle(&mut self, _: Datagram, _: &mut Context<Self>) {}
+    }
+
+    fn stun(username: &str) -> Vec<u8> {
+        let mut attr = vec![0x00, 0x06];
+        attr.extend_from_slice(&(username.len() as u16).to_be_bytes());
+        attr.extend_from_slice(username.as_bytes());
+        attr.resize(attr.len().div_ceil(4) * 4, 0);
+        let mut msg = vec![0x00, 0x01];
+        msg.extend_from_slice(&(attr.len() as u16).to_be_bytes());
+        msg.extend_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
+        msg.extend_from_slice(&[1; 12]);
+        msg.extend_from_slice(&attr);
+        msg
+    }
+
+    #[actix::test]
+    async fn only_addresses_that_sent_stun_reach_a_peer() {
+        let sink = Sink.start().recipient();
+        let mut routes = Routes::default();
+        routes.by_ufrag.insert("srv".into(), Route { peer: 1, to: sink });
+        let browser: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let stranger: SocketAddr = "127.0.0.1:6000".parse().unwrap();
+        let dtls = [22u8, 254, 253, 0, 0];
+
+        assert_eq!(routes.route(browser, &dtls).err(), Some("unknown_source"));
+        assert_eq!(routes.route(browser, &stun("other:x")).err(), Some("unknown_ufrag"));
+        assert_eq!(routes.route(browser, &stun("srv:abc")).map(|r| r.peer).ok(), Some(1));
+        assert_eq!(routes.route(browser, &dtls).map(|r| r.peer).ok(), Some(1));
+        assert_eq!(routes.route(stranger, &dtls).err(), Some("unknown_source"));
+    }
+
+    #[actix::test]
+    async fn a_peer_learns_a_bounded_number_of_addresses() {
+        let sink = Sink.start().recipient();
+        let mut routes = Routes::default();
+        routes.by_ufrag.insert("srv".into(), Route { peer: 1, to: sink });
+        for port in 0..100 {
+            let _ = routes.route(SocketAddr::from(([127, 0, 0, 1], 7000 + port)), &stun("srv:x"));
+        }
+        assert_eq!(routes.by_address.len(), MAX_ADDRESSES_PER_PEER);
+    }
+}

@@ -1,0 +1,273 @@
+//! A named stream: one publisher's frames fanned out to many subscribers (WebRTC viewers now;
+//! RTMP transponders, recorders and SIP legs later) behind one interface, a bounded channel
+//! per subscriber. A subscriber whose channel is full loses frames (video until the next
+//! keyframe), which is counted and never slows the publisher or the other subscribers.
+
+use crate::media::{MediaFrame, MediaKind, StreamTracks};
+use crate::metrics::{Metrics, StreamLabels};
+use crate::registry::{Registry, StreamStatsUpdate};
+use actix::prelude::*;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Frames a subscriber may be behind before it starts losing them (~1 s of audio and video).
+pub const SUBSCRIBER_QUEUE: usize = 96;
+/// Frames between the publisher and its stream.
+pub const PUBLISHER_QUEUE: usize = 96;
+/// Keyframe requests to the publisher are at most this frequent.
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Asks the publisher for a keyframe (PLI).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RequestKeyframe;
+
+/// A stream event (`sendStreamEvent` of the publisher) for one subscriber's session, with the
+/// subscriber's own mediaSessionId (spec §3.7).
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct RelayStreamEvent {
+    pub media_session_id: String,
+    pub event_type: String,
+    pub payload: Option<Value>,
+}
+
+struct Subscriber {
+    frames: mpsc::Sender<MediaFrame>,
+    waiting_keyframe: bool,
+    media_session_id: String,
+    events: Recipient<RelayStreamEvent>,
+}
+
+struct StreamCounters {
+    labels: StreamLabels,
+    frames_in: Counter,
+    bytes_in: Counter,
+    frames_out: Counter,
+    frames_dropped: Counter,
+    viewers: Gauge,
+}
+
+pub struct Stream {
+    publisher_media_session_id: String,
+    tracks: StreamTracks,
+    publisher: Recipient<RequestKeyframe>,
+    subscribers: HashMap<u64, Subscriber>,
+    next_subscriber: u64,
+    last_keyframe_request: Option<Instant>,
+    registry: Addr<Registry>,
+    metrics: Metrics,
+    counters: StreamCounters,
+    bytes_since_stats: u64,
+    span: tracing::Span,
+}
+
+impl Stream {
+    pub fn new(
+        name: String,
+        publisher_media_session_id: String,
+        tracks: StreamTracks,
+        publisher: Recipient<RequestKeyframe>,
+        registry: Addr<Registry>,
+        metrics: Metrics,
+    ) -> Self {
+        let labels = StreamLabels { stream: name.clone() };
+        let counters = StreamCounters {
+            frames_in: metrics.stream_frames_in.get_or_create(&labels).clone(),
+            bytes_in: metrics.stream_bytes_in.get_or_create(&labels).clone(),
+            frames_out: metrics.stream_frames_out.get_or_create(&labels).clone(),
+            frames_dropped: metrics.stream_frames_dropped.get_or_create(&labels).clone(),
+            viewers: metrics.stream_viewers.get_or_create(&labels).clone(),
+            labels,
+        };
+        let span = tracing::info_span!("stream", name = %name);
+        Stream {
+            publisher_media_session_id,
+            tracks,
+            publisher,
+            subscribers: HashMap::new(),
+            next_subscriber: 1,
+            last_keyframe_request: None,
+            registry,
+            metrics,
+            counters,
+            bytes_since_stats: 0,
+            span,
+        }
+    }
+
+    fn request_keyframe(&mut self) {
+        if self.tracks.video.is_none() {
+            return;
+        }
+        let now = Instant::now();
+        if self.last_keyframe_request.is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL) {
+            return;
+        }
+        self.last_keyframe_request = Some(now);
+        let _ = self.publisher.try_send(RequestKeyframe);
+    }
+
+    fn report_stats(&mut self) {
+        let bitrate_kbps = self.bytes_since_stats * 8 / 1000 / STATS_INTERVAL.as_secs().max(1);
+        self.bytes_since_stats = 0;
+        self.counters.viewers.set(self.subscribers.len() as i64);
+        self.registry.do_send(StreamStatsUpdate {
+            media_session_id: self.publisher_media_session_id.clone(),
+            viewers: self.subscribers.len(),
+            bitrate_kbps,
+        });
+    }
+}
+
+impl Actor for Stream {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(STATS_INTERVAL, |act, _| act.report_stats());
+        let _entered = self.span.enter();
+        tracing::info!(audio = ?self.tracks.audio.as_ref().map(|c| c.describe()), video = ?self.tracks.video.as_ref().map(|c| c.describe()), "stream published");
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        let _entered = self.span.enter();
+        tracing::info!(viewers = self.subscribers.len(), "stream ended");
+        // Dropping the senders ends every subscriber's channel: they learn the publisher left.
+        self.subscribers.clear();
+        let m = &self.metrics;
+        let labels = &self.counters.labels;
+        m.stream_frames_in.remove(labels);
+        m.stream_bytes_in.remove(labels);
+        m.stream_frames_out.remove(labels);
+        m.stream_frames_dropped.remove(labels);
+        m.stream_viewers.remove(labels);
+    }
+}
+
+impl StreamHandler<MediaFrame> for Stream {
+    fn handle(&mut self, frame: MediaFrame, _: &mut Context<Self>) {
+        self.counters.frames_in.inc();
+        self.counters.bytes_in.inc_by(frame.data.len() as u64);
+        self.bytes_since_stats += frame.data.len() as u64;
+        let mut lost_video = false;
+        let mut gone = Vec::new();
+        for (id, subscriber) in &mut self.subscribers {
+            if frame.kind == MediaKind::Video && subscriber.waiting_keyframe {
+                if !frame.keyframe {
+                    continue;
+                }
+                subscriber.waiting_keyframe = false;
+            }
+            match subscriber.frames.try_send(frame.clone()) {
+                Ok(()) => {
+                    self.counters.frames_out.inc();
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.counters.frames_dropped.inc();
+                    if frame.kind == MediaKind::Video {
+                        subscriber.waiting_keyframe = true;
+                        lost_video = true;
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(*id),
+            }
+        }
+        for id in gone {
+            self.subscribers.remove(&id);
+        }
+        if lost_video {
+            self.request_keyframe();
+        }
+    }
+
+    /// The publisher's channel closed: the publisher is gone, so is the stream.
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+/// What a new subscriber gets: the stream's codecs and its own channel of frames.
+pub struct Subscription {
+    pub id: u64,
+    pub tracks: StreamTracks,
+    pub frames: mpsc::Receiver<MediaFrame>,
+}
+
+#[derive(Message)]
+#[rtype(result = "Subscription")]
+pub struct Subscribe {
+    pub media_session_id: String,
+    pub events: Recipient<RelayStreamEvent>,
+}
+
+impl Handler<Subscribe> for Stream {
+    type Result = MessageResult<Subscribe>;
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
+        let id = self.next_subscriber;
+        self.next_subscriber += 1;
+        self.subscribers.insert(
+            id,
+            Subscriber {
+                frames: tx,
+                waiting_keyframe: self.tracks.video.is_some(),
+                media_session_id: msg.media_session_id,
+                events: msg.events,
+            },
+        );
+        self.counters.viewers.set(self.subscribers.len() as i64);
+        MessageResult(Subscription { id, tracks: self.tracks.clone(), frames: rx })
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub id: u64,
+}
+
+impl Handler<Unsubscribe> for Stream {
+    type Result = ();
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
+        self.subscribers.remove(&msg.id);
+        self.counters.viewers.set(self.subscribers.len() as i64);
+    }
+}
+
+/// A subscriber needs a keyframe (it joined, or its viewer lost packets and sent a PLI).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct KeyframeWanted;
+
+impl Handler<KeyframeWanted> for Stream {
+    type Result = ();
+    fn handle(&mut self, _: KeyframeWanted, _: &mut Context<Self>) {
+        self.request_keyframe();
+    }
+}
+
+/// The publisher's `sendStreamEvent` (mute, unmute, data) for every subscriber.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PublisherEvent {
+    pub event_type: String,
+    pub payload: Option<Value>,
+}
+
+impl Handler<PublisherEvent> for Stream {
+    type Result = ();
+    fn handle(&mut self, msg: PublisherEvent, _: &mut Context<Self>) {
+        for subscriber in self.subscribers.values() {
+            let _ = subscriber.events.try_send(RelayStreamEvent {
+                media_session_id: subscriber.media_session_id.clone(),
+                event_type: msg.event_type.clone(),
+                payload: msg.payload.clone(),
+            });
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! One WebRTC peer of the server (a publisher or a player), owning one str0m `Rtc`. The `Rtc`
+//! is sans-IO: this actor feeds it datagrams from the shared media socket, frames from the
+//! stream and the passing of time, and carries out what it asks (transmit, wake me at, events).
+
+use crate::media::{MediaFrame, MediaKind};
+use crate::media_socket::{Datagram, MediaSocket};
+use crate::metrics::Metrics;
+use crate::panic_guard::guarded;
+use crate::stream::{KeyframeWanted, RequestKeyframe, Unsubscribe};
+use crate::webrtc::peer_setup::{NegotiatedTrack, PeerSetup};
+use actix::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime};
+use str0m::net::{Protocol, Receive};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc};
+use tokio::sync::mpsc;
+use tracing::Span;
+
+/// How long a browser has to complete ICE and DTLS after the answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// str0m may ask to be woken "now" repeatedly; never spin faster than this.
+const MIN_WAKE: Duration = Duration::from_millis(1);
+
+/// How a peer ended, for its session to tell the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerEnd {
+    IceTimeout,
+    IceDisconnected,
+    Dtls(String),
+    PublisherStopped,
+    Internal(String),
+}
+
+impl PeerEnd {
+    /// The WebSDK's info text (spec §3.6).
+    pub fn info(&self) -> String {
+        match self {
+            PeerEnd::IceTimeout => "Failed by ICE timeout".into(),
+            PeerEnd::IceDisconnected => "Failed by ICE keep alive".into(),
+            PeerEnd::Dtls(_) => "Failed by DTLS error".into(),
+            PeerEnd::PublisherStopped => "Stopped by publisher stop".into(),
+            PeerEnd::Internal(_) => "Failed by error".into(),
+        }
+    }
+}
+
+/// News for the session that owns the peer.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct PeerEvent {
+    pub media_session_id: String,
+    pub kind: PeerEventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerEventKind {
+    /// ICE and DTLS are up: media can flow.
+    Connected,
+    Ended(PeerEnd),
+}
+
+pub enum Role {
+    /// Frames go to the stream through `frames`.
+    Publisher { frames: mpsc::Sender<MediaFrame> },
+    /// Frames come from the stream's subscription; keyframe needs go back to the stream.
+    Player { frames: mpsc::Receiver<MediaFrame>, subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe> },
+}
+
+enum Side {
+    Publisher { frames: mpsc::Sender<MediaFrame>, last_keyframe_request: Option<Instant> },
+    Player { subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe>, waiting_keyframe: bool },
+}
+
+pub struct WebRtcPeer {
+    id: u64,
+    media_session_id: String,
+    rtc: Rtc,
+    ice_ufrag: String,
+    audio: Option<NegotiatedTrack>,
+    video: Option<NegotiatedTrack>,
+    side: Side,
+    socket: Arc<MediaSocket>,
+    owner: Recipient<PeerEvent>,
+    metrics: Metrics,
+    span: Span,
+    wake: Option<(Instant, SpawnHandle)>,
+    connected: bool,
+    ended: bool,
+    /// Player frames waiting to be attached when the actor starts.
+    pending_frames: Option<mpsc::Receiver<MediaFrame>>,
+}
+
+impl WebRtcPeer {
+    pub fn new(
+        media_session_id: String,
+        setup: PeerSetup,
+        role: Role,
+        socket: Arc<MediaSocket>,
+        owner: Recipient<PeerEvent>,
+        metrics: Metrics,
+    ) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let (side, pending_frames) = match role {
+            Role::Publisher { frames } => (Side::Publisher { frames, last_keyframe_request: None }, None),
+            Role::Player { frames, subscription, stream, unsubscribe } => {
+                (Side::Player { subscription, stream, unsubscribe, waiting_keyframe: setup.video.is_some() }, Some(frames))
+            }
+        };
+        let span = tracing::info_span!("peer", id = %media_session_id);
+        WebRtcPeer {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            media_session_id,
+            rtc: setup.rtc,
+            ice_ufrag: setup.ice_ufrag,
+            audio: setup.audio,
+            video: setup.video,
+            side,
+            socket,
+            owner,
+            metrics,
+            span,
+            wake: None,
+            connected: false,
+            ended: false,
+            pending_frames,
+        }
+    }
+
+    /// Runs one mutation of the `Rtc` and then everything it wants done, under the panic guard
+    /// (str0m panics on internal bugs by design).
+    fn drive(&mut self, ctx: &mut Context<Self>, mutate: impl FnOnce(&mut Self) -> Result<(), String>) {
+        if self.ended {
+            return;
+        }
+        let outcome = guarded(|| {
+            mutate(self)?;
+            self.drain(ctx)
+        });
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => self.end(PeerEnd::Dtls(error), ctx),
+            Err(panic) => {
+                tracing::error!(parent: &self.span, %panic, "peer panicked");
+                self.metrics.error("panic");
+                self.end(PeerEnd::Internal(panic), ctx);
+            }
+        }
+    }
+
+    fn drain(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
+        loop {
+            if self.ended {
+                return Ok(());
+            }
+            match self.rtc.poll_output().map_err(|e| e.to_string())? {
+                Output::Transmit(t) => self.socket.send(t.destination, &t.contents),
+                Output::Timeout(at) => {
+                    self.schedule(at, ctx);
+                    return Ok(());
+                }
+                Output::Event(event) => self.on_event(event, ctx),
+            }
+        }
+    }
+
+    fn schedule(&mut self, at: Instant, ctx: &mut Context<Self>) {
+        if let Some((pending, handle)) = self.wake {
+            if pending <= at {
+                return;
+            }
+            ctx.cancel_future(handle);
+        }
+        let delay = at.saturating_duration_since(Instant::now()).max(MIN_WAKE);
+        let handle = ctx.run_later(delay, |act, ctx| {
+            act.wake = None;
+            act.drive(ctx, |act| act.rtc.handle_input(Input::Timeout(Instant::now())).map_err(|e| e.to_string()));
+        });
+        self.wake = Some((at, handle));
+    }
+
+    fn on_event(&mut self, event: Event, ctx: &mut Context<Self>) {
+        match event {
+            Event::Connected => {
+                self.connected = true;
+                tracing::info!(parent: &self.span, "connected (ICE + DTLS)");
+                let _ = self.owner.try_send(PeerEvent { media_session_id: self.media_session_id.clone(), kind: PeerEventKind::Connected });
+                if let Side::Player { stream, .. } = &self.side {
+                    let _ = stream.try_send(KeyframeWanted);
+                }
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => self.end(PeerEnd::IceDisconnected, ctx),
+            Event::MediaData(data) => self.on_media_data(data),
+            Event::KeyframeRequest(_) => {
+                if let Side::Player { stream, .. } = &self.side {
+                    let _ = stream.try_send(KeyframeWanted);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Publisher: a depacketized frame goes to the stream.
+    fn on_media_data(&mut self, data: MediaData) {
+        let Side::Publisher { frames, .. } = &self.side else { return };
+        let kind = if self.video.as_ref().is_some_and(|t| t.mid == data.mid) {
+            MediaKind::Video
+        } else if self.audio.as_ref().is_some_and(|t| t.mid == data.mid) {
+            MediaKind::Audio
+        } else {
+            return;
+        };
+        let keyframe = match kind {
+            MediaKind::Audio => true,
+            MediaKind::Video => match data.codec_extra {
+                str0m::format::CodecExtra::H264(extra) => extra.is_keyframe,
+                str0m::format::CodecExtra::Vp8(extra) => extra.is_keyframe,
+                _ => false,
+            },
+        };
+        let frame = MediaFrame {
+            kind,
+            time: data.time.numer(),
+            clock_rate: data.time.denom(),
+            received: data.network_time,
+            keyframe,
+            data: data.data,
+        };
+        if frames.try_send(frame).is_err() {
+            self.metrics.error("publisher_frame_dropped");
+        }
+        if kind == MediaKind::Video && !data.contiguous {
+            self.request_keyframe();
+        }
+    }
+
+    fn request_keyframe(&mut self) {
+        let Some(video) = &self.video else { return };
+        let mid = video.mid;
+        if let Side::Publisher { last_keyframe_request, .. } = &mut self.side {
+            let now = Instant::now();
+            if last_keyframe_request.is_some_and(|t| now.duration_since(t) < Duration::from_millis(300)) {
+                return;
+            }
+            *last_keyframe_request = Some(now);
+        }
+        if let Some(mut writer) = self.rtc.writer(mid) {
+            let kind =
+                if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) { KeyframeRequestKind::Pli } else { KeyframeRequestKind::Fir };
+            let _ = writer.request_keyframe(None, kind);
+        }
+    }
+
+    /// Player: writes one frame of the stream to the browser.
+    fn write_frame(&mut self, frame: MediaFrame) -> Result<(), String> {
+        if !self.connected {
+            return Ok(());
+        }
+        let track = match frame.kind {
+            MediaKind::Audio => self.audio.as_ref(),
+            MediaKind::Video => self.video.as_ref(),
+        };
+        let Some(track) = track else { return Ok(()) };
+        if let Side::Player { waiting_keyframe, .. } = &mut self.side {
+            if frame.kind == MediaKind::Video && *waiting_keyframe {
+                if !frame.keyframe {
+                    return Ok(());
+                }
+                *waiting_keyframe = false;
+            }
+        }
+        let (mid, pt) = (track.mid, track.pt);
+        let Some(clock) = Frequency::new(frame.clock_rate) else { return Ok(()) };
+        let Some(writer) = self.rtc.writer(mid) else { return Ok(()) };
+        writer.write(pt, frame.received, MediaTime::new(frame.time, clock), frame.data).map_err(|e| e.to_string())
+    }
+
+    /// Ends the peer and tells its session why.
+    fn end(&mut self, why: PeerEnd, ctx: &mut Context<Self>) {
+        if self.ended {
+            return;
+        }
+        tracing::info!(parent: &self.span, reason = ?why, "peer ended");
+        let _ = self.owner.try_send(PeerEvent { media_session_id: self.media_session_id.clone(), kind: PeerEventKind::Ended(why) });
+        self.ended = true;
+        ctx.stop();
+    }
+}
+
+impl Actor for WebRtcPeer {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(512);
+        self.metrics.peers.inc();
+        self.socket.register(self.id, &self.ice_ufrag, ctx.address().recipient());
+        if let Some(frames) = self.pending_frames.take() {
+            ctx.add_stream(futures_lite_stream(frames));
+        }
+        ctx.run_later(CONNECT_TIMEOUT, |act, ctx| {
+            if !act.connected {
+                act.end(PeerEnd::IceTimeout, ctx);
+            }
+        });
+        self.drive(ctx, |_| Ok(()));
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.metrics.peers.dec();
+        self.socket.unregister(self.id, &self.ice_ufrag);
+        if let Side::Player { subscription, unsubscribe, .. } = &self.side {
+            let _ = unsubscribe.try_send(Unsubscribe { id: *subscription });
+        }
+        self.rtc.disconnect();
+    }
+}
+
+/// A receiver as a `Stream` of frames, for `add_stream`.
+fn futures_lite_stream(frames: mpsc::Receiver<MediaFrame>) -> impl futures_core::Stream<Item = MediaFrame> {
+    futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|frame| (frame, rx)) })
+}
+
+impl StreamHandler<MediaFrame> for WebRtcPeer {
+    fn handle(&mut self, frame: MediaFrame, ctx: &mut Context<Self>) {
+        self.drive(ctx, |act| act.write_frame(frame));
+    }
+
+    /// The stream ended: its publisher is gone.
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        self.end(PeerEnd::PublisherStopped, ctx);
+    }
+}
+
+impl Handler<Datagram> for WebRtcPeer {
+    type Result = ();
+    fn handle(&mut self, datagram: Datagram, ctx: &mut Context<Self>) {
+        let destination = self.socket.local_addr();
+        let metrics = self.metrics.clone();
+        self.drive(ctx, |act| {
+            let Ok(contents) = datagram.data.as_slice().try_into() else {
+                metrics.media_dropped("unparseable");
+                return Ok(());
+            };
+            let input = Input::Receive(
+                datagram.received,
+                Receive { proto: Protocol::Udp, source: datagram.source, destination, contents },
+            );
+            // Only STUN, and what comes from an address ICE verified, reaches DTLS and SRTP.
+            if !act.rtc.accepts(&input) {
+                metrics.media_dropped("unverified_source");
+                return Ok(());
+            }
+            act.rtc.handle_input(input).map_err(|e| e.to_string())
+        });
+    }
+}
+
+impl Handler<RequestKeyframe> for WebRtcPeer {
+    type Result = ();
+    fn handle(&mut self, _: RequestKeyframe, ctx: &mut Context<Self>) {
+        self.drive(ctx, |act| {
+            act.request_keyframe();
+            Ok(())
+        });
+    }
+}
+
+/// The session is done with this peer (unpublish, stop, session end): no event comes back.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopPeer;
+
+impl Handler<StopPeer> for WebRtcPeer {
+    type Result = ();
+    fn handle(&mut self, _: StopPeer, ctx: &mut Context<Self>) {
+        self.ended = true;
+        ctx.stop();
+    }
+}

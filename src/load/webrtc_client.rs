@@ -1,0 +1,144 @@
+//! A client WebRTC peer on str0m, as a browser would be: it offers, takes the server's answer,
+//! runs full ICE as the controlling side against the server's ICE-lite, and then sends or
+//! receives media. Load viewers can switch to counting RTP packets after the first keyframe,
+//! so a viewer costs the load machine less than it costs the server.
+
+use super::rtp_counter::RtpCounter;
+use super::synthetic_media::VideoCodec;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Publish,
+    Play,
+}
+
+pub struct ClientPeer {
+    rtc: Rtc,
+    udp: UdpSocket,
+    local: SocketAddr,
+    next_timeout: Instant,
+    events: VecDeque<Event>,
+    pending: Option<SdpPendingOffer>,
+    pub audio: Option<Mid>,
+    pub video: Option<Mid>,
+    counting_only: bool,
+    pub counter: RtpCounter,
+}
+
+impl ClientPeer {
+    /// A peer and its SDP offer. A player offers every codec it knows, like a browser; `video`
+    /// restricts it (or a publisher) to one video codec.
+    pub async fn offer(role: Role, audio: bool, video: Option<VideoCodec>) -> Result<(ClientPeer, String), String> {
+        let mut config = Rtc::builder().clear_codecs();
+        if audio {
+            config = config.enable_opus(true, false);
+        }
+        config = match (role, video) {
+            (_, Some(VideoCodec::H264)) => config.enable_h264(true),
+            (_, Some(VideoCodec::Vp8)) => config.enable_vp8(true),
+            (Role::Play, None) => config.enable_vp8(true).enable_h264(true),
+            (Role::Publish, None) => config,
+        };
+        let now = Instant::now();
+        let mut rtc = config.build(now);
+        let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(|e| format!("udp bind: {e}"))?;
+        let local = udp.local_addr().map_err(|e| e.to_string())?;
+        rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
+        let direction = if role == Role::Publish { Direction::SendOnly } else { Direction::RecvOnly };
+        let mut change = rtc.sdp_api();
+        let stream_id = Some("load".to_owned());
+        let audio_mid = audio.then(|| change.add_media(MediaKind::Audio, direction, stream_id.clone(), None, None));
+        let wants_video = role == Role::Play || video.is_some();
+        let video_mid = wants_video.then(|| change.add_media(MediaKind::Video, direction, stream_id, None, None));
+        let (offer, pending) = change.apply().ok_or("nothing to offer")?;
+        let peer = ClientPeer {
+            rtc,
+            udp,
+            local,
+            next_timeout: now,
+            events: VecDeque::new(),
+            pending: Some(pending),
+            audio: audio_mid,
+            video: video_mid,
+            counting_only: false,
+            counter: RtpCounter::default(),
+        };
+        Ok((peer, offer.to_sdp_string()))
+    }
+
+    pub fn accept_answer(&mut self, answer: &str) -> Result<(), String> {
+        let answer = SdpAnswer::from_sdp_string(answer).map_err(|e| format!("answer: {e}"))?;
+        let pending = self.pending.take().ok_or("no offer pending")?;
+        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| format!("answer: {e}"))
+    }
+
+    /// From now on RTP is counted, not decrypted (STUN, DTLS and the rest still are handled).
+    pub fn count_only(&mut self) {
+        self.counting_only = true;
+    }
+
+    /// Writes one frame on the track `mid` with its first payload type.
+    pub fn write(&mut self, mid: Mid, time: u64, clock_rate: u32, data: Vec<u8>) -> Result<(), String> {
+        let writer = self.rtc.writer(mid).ok_or("no such track")?;
+        let pt: Pt = writer.payload_params().next().map(|p| p.pt()).ok_or("no codec")?;
+        let clock = Frequency::new(clock_rate).ok_or("zero clock rate")?;
+        writer.write(pt, Instant::now(), MediaTime::new(time, clock), data).map_err(|e| e.to_string())?;
+        self.drain()
+    }
+
+    /// The next event of the peer, running I/O and timers until it comes or `deadline` passes.
+    pub async fn next_event(&mut self, deadline: Instant) -> Result<Option<Event>, String> {
+        let mut buffer = vec![0u8; 2048];
+        loop {
+            self.drain()?;
+            if let Some(event) = self.events.pop_front() {
+                return Ok(Some(event));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            let wake = self.next_timeout.min(deadline);
+            tokio::select! {
+                received = self.udp.recv_from(&mut buffer) => {
+                    let (len, source) = received.map_err(|e| format!("udp: {e}"))?;
+                    self.receive(&buffer[..len], source)?;
+                }
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    self.rtc.handle_input(Input::Timeout(Instant::now())).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+
+    fn receive(&mut self, data: &[u8], source: SocketAddr) -> Result<(), String> {
+        if self.counting_only && self.counter.count(data) {
+            return Ok(());
+        }
+        let Ok(contents) = data.try_into() else { return Ok(()) };
+        let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: self.local, contents });
+        self.rtc.handle_input(input).map_err(|e| e.to_string())
+    }
+
+    fn drain(&mut self) -> Result<(), String> {
+        loop {
+            match self.rtc.poll_output().map_err(|e| e.to_string())? {
+                Output::Transmit(t) => {
+                    let _ = self.udp.try_send_to(&t.contents, t.destination);
+                }
+                Output::Timeout(at) => {
+                    self.next_timeout = at;
+                    return Ok(());
+                }
+                Output::Event(event) => self.events.push_back(event),
+            }
+        }
+    }
+}
