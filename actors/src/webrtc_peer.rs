@@ -9,6 +9,7 @@ use crate::panic_guard::guarded;
 use crate::stream::{KeyframeWanted, RequestKeyframe, Unsubscribe};
 use crate::webrtc::peer_setup::{NegotiatedTrack, PeerSetup};
 use actix::prelude::*;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -82,6 +83,9 @@ pub struct WebRtcPeer {
     video: Option<NegotiatedTrack>,
     side: Side,
     socket: Arc<MediaSocket>,
+    /// The address of our host candidate: what str0m expects as the destination of datagrams
+    /// (the socket may be bound to 0.0.0.0).
+    local: SocketAddr,
     owner: Recipient<PeerEvent>,
     metrics: Metrics,
     span: Span,
@@ -98,6 +102,7 @@ impl WebRtcPeer {
         setup: PeerSetup,
         role: Role,
         socket: Arc<MediaSocket>,
+        local: SocketAddr,
         owner: Recipient<PeerEvent>,
         metrics: Metrics,
     ) -> Self {
@@ -118,6 +123,7 @@ impl WebRtcPeer {
             video: setup.video,
             side,
             socket,
+            local,
             owner,
             metrics,
             span,
@@ -335,7 +341,7 @@ impl StreamHandler<MediaFrame> for WebRtcPeer {
 impl Handler<Datagram> for WebRtcPeer {
     type Result = ();
     fn handle(&mut self, datagram: Datagram, ctx: &mut Context<Self>) {
-        let destination = self.socket.local_addr();
+        let destination = self.local;
         let metrics = self.metrics.clone();
         self.drive(ctx, |act| {
             let Ok(contents) = datagram.data.as_slice().try_into() else {

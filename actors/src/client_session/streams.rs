@@ -139,10 +139,10 @@ impl ClientSession {
         let (frames_tx, frames_rx) = mpsc::channel(PUBLISHER_QUEUE);
         let worker = self.media.worker();
         let peer = {
-            let (id, socket, owner, metrics) =
-                (id.clone(), self.media.socket.clone(), ctx.address().recipient(), self.metrics.clone());
+            let (id, socket, local, owner, metrics) =
+                (id.clone(), self.media.socket.clone(), self.media.candidate, ctx.address().recipient(), self.metrics.clone());
             WebRtcPeer::start_in_arbiter(&worker, move |_| {
-                WebRtcPeer::new(id, setup, Role::Publisher { frames: frames_tx }, socket, owner, metrics)
+                WebRtcPeer::new(id, setup, Role::Publisher { frames: frames_tx }, socket, local, owner, metrics)
             })
         };
         let stream = {
@@ -221,9 +221,11 @@ impl ClientSession {
                 stream: stream.clone().recipient(),
                 unsubscribe: stream.recipient(),
             };
-            let (id, socket, owner, metrics) =
-                (id.clone(), self.media.socket.clone(), ctx.address().recipient(), self.metrics.clone());
-            WebRtcPeer::start_in_arbiter(&self.media.worker(), move |_| WebRtcPeer::new(id, setup, role, socket, owner, metrics))
+            let (id, socket, local, owner, metrics) =
+                (id.clone(), self.media.socket.clone(), self.media.candidate, ctx.address().recipient(), self.metrics.clone());
+            WebRtcPeer::start_in_arbiter(&self.media.worker(), move |_| {
+                WebRtcPeer::new(id, setup, role, socket, local, owner, metrics)
+            })
         };
         self.send(ServerEvent::SetRemoteSdp { id: id.clone(), sdp: answer }, ctx);
         event.status = status::PLAYING;
