@@ -23,6 +23,8 @@ use tracing::Span;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// str0m may ask to be woken "now" repeatedly; never spin faster than this.
 const MIN_WAKE: Duration = Duration::from_millis(1);
+/// Timeouts handled at once in one turn before the rest waits for a timer.
+const MAX_IMMEDIATE_TIMEOUTS: u32 = 4;
 
 /// How a peer ended, for its session to tell the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +157,11 @@ impl WebRtcPeer {
         }
     }
 
+    /// Carries out everything the `Rtc` wants now. str0m packetizes written media on its next
+    /// timeout, and asks for that timeout "now": it is given right away rather than through a
+    /// timer, so a frame leaves in the same turn it was written.
     fn drain(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
+        let mut immediate_timeouts = 0;
         loop {
             if self.ended {
                 return Ok(());
@@ -163,6 +169,12 @@ impl WebRtcPeer {
             match self.rtc.poll_output().map_err(|e| e.to_string())? {
                 Output::Transmit(t) => self.socket.send(t.destination, &t.contents),
                 Output::Timeout(at) => {
+                    let now = Instant::now();
+                    if at <= now && immediate_timeouts < MAX_IMMEDIATE_TIMEOUTS {
+                        immediate_timeouts += 1;
+                        self.rtc.handle_input(Input::Timeout(now)).map_err(|e| e.to_string())?;
+                        continue;
+                    }
                     self.schedule(at, ctx);
                     return Ok(());
                 }

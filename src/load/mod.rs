@@ -7,6 +7,7 @@ mod server_probe;
 mod sessions;
 pub mod signalling;
 pub mod stream_client;
+mod streams;
 pub mod synthetic_media;
 pub mod webrtc_client;
 
@@ -17,6 +18,11 @@ pub enum LoadCommand {
     /// Open WebSocket sessions that log in (connection → getUserData) and answer pings, hold
     /// them, then report handshake latency, failures and the server's memory per session.
     Sessions(sessions::SessionsArgs),
+    /// Publish a synthetic H.264 or VP8 + Opus stream over WebRTC.
+    Publish(streams::PublishArgs),
+    /// Start many WebRTC viewers of one stream (optionally with its publisher) and report
+    /// time to the first frame, packet loss, and the server's CPU and memory per viewer.
+    Play(streams::PlayArgs),
 }
 
 #[derive(Args)]
@@ -33,5 +39,7 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the load runtime: {e}"))?;
     match args.command {
         LoadCommand::Sessions(args) => runtime.block_on(sessions::run(args)),
+        LoadCommand::Publish(args) => runtime.block_on(streams::run_publish(args)),
+        LoadCommand::Play(args) => runtime.block_on(streams::run_play(args)),
     }
 }

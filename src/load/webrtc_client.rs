@@ -80,7 +80,7 @@ impl ClientPeer {
         self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| format!("answer: {e}"))
     }
 
-    /// From now on RTP is counted, not decrypted (STUN, DTLS and the rest still are handled).
+    /// From now on RTP is only counted, not decrypted (STUN, DTLS and RTCP still are handled).
     pub fn count_only(&mut self) {
         self.counting_only = true;
     }
@@ -119,7 +119,8 @@ impl ClientPeer {
     }
 
     fn receive(&mut self, data: &[u8], source: SocketAddr) -> Result<(), String> {
-        if self.counting_only && self.counter.count(data) {
+        let rtp = self.counter.count(data);
+        if rtp && self.counting_only {
             return Ok(());
         }
         let Ok(contents) = data.try_into() else { return Ok(()) };

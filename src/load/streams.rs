@@ -1,0 +1,328 @@
+//! `ferrophone load publish` and `ferrophone load play`: a synthetic WebRTC publisher, and many
+//! str0m viewers of one stream, with time to the first decodable frame, packet loss and the
+//! server's CPU and memory per viewer.
+
+use super::latency::{ms, Latencies};
+use super::server_probe::{health, Health};
+use super::signalling::Signalling;
+use super::stream_client::{play, publish, MediaSession};
+use super::synthetic_media::{opus_frame, SyntheticVideo, VideoCodec};
+use clap::Args;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use str0m::format::CodecExtra;
+use str0m::Event;
+use tokio::sync::watch;
+
+#[derive(Args, Clone)]
+pub struct PublishArgs {
+    /// WebSocket URL of the server.
+    #[arg(long, default_value = "ws://127.0.0.1:8080")]
+    pub url: String,
+    /// Stream name.
+    #[arg(long, default_value = "load")]
+    pub stream: String,
+    #[arg(long, value_enum, default_value = "h264")]
+    pub codec: VideoCodec,
+    /// Video bits per second (audio adds about 24 kbps).
+    #[arg(long, default_value_t = 600_000)]
+    pub bitrate: u64,
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
+    /// Seconds to publish.
+    #[arg(long, default_value_t = 60)]
+    pub duration: u64,
+}
+
+#[derive(Args)]
+pub struct PlayArgs {
+    /// WebSocket URL of the server.
+    #[arg(long, default_value = "ws://127.0.0.1:8080")]
+    url: String,
+    /// Stream to play.
+    #[arg(long, default_value = "load")]
+    stream: String,
+    /// Viewers to start.
+    #[arg(long, default_value_t = 100)]
+    viewers: usize,
+    /// New viewers per second.
+    #[arg(long, default_value_t = 50.0)]
+    rate: f64,
+    /// Seconds to hold every viewer once all are up.
+    #[arg(long, default_value_t = 30)]
+    duration: u64,
+    /// Every Nth viewer decrypts all its media; the others count RTP packets after their first
+    /// keyframe (SRTP headers are in the clear), so viewers cost less here than on the server.
+    #[arg(long, default_value_t = 20)]
+    sample_every: usize,
+    /// Also run a synthetic publisher of the stream with this codec.
+    #[arg(long, value_enum)]
+    publish: Option<VideoCodec>,
+    /// Video bits per second of that publisher.
+    #[arg(long, default_value_t = 600_000)]
+    bitrate: u64,
+    /// The server's /health, for its CPU and memory ("" to skip).
+    #[arg(long, default_value = "http://127.0.0.1:8081/health")]
+    health_url: String,
+}
+
+/// Publishes in real time until `stop` (or the duration) ends it, answering keyframe requests.
+async fn run_publisher(args: PublishArgs, mut stop: watch::Receiver<bool>, sent: Arc<AtomicU64>) -> Result<(), String> {
+    let mut signalling = Signalling::connect(&args.url, json!({})).await?;
+    let mut session = publish(&mut signalling, &args.stream, true, Some(args.codec)).await.map_err(|e| e.info())?;
+    let (audio, video_mid) = (session.peer.audio.ok_or("no audio track")?, session.peer.video.ok_or("no video track")?);
+    let mut video = SyntheticVideo::new(args.codec, args.bitrate, args.fps, u64::from(args.fps) * 2);
+    let start = Instant::now();
+    let end = start + Duration::from_secs(args.duration);
+    let frame_interval = Duration::from_secs_f64(1.0 / f64::from(args.fps.max(1)));
+    let (mut next_audio, mut next_video, mut audio_frames, mut video_frames) = (start, start, 0u64, 0u64);
+    while Instant::now() < end && !*stop.borrow() {
+        let now = Instant::now();
+        if now >= next_audio {
+            session.peer.write(audio, audio_frames * 960, 48_000, opus_frame(audio_frames, 60))?;
+            audio_frames += 1;
+            next_audio += Duration::from_millis(20);
+        }
+        if now >= next_video {
+            let (frame, _) = video.next_frame();
+            session.peer.write(video_mid, video_frames * 90_000 / u64::from(args.fps.max(1)), 90_000, frame)?;
+            video_frames += 1;
+            sent.fetch_add(1, Ordering::Relaxed);
+            next_video += frame_interval;
+        }
+        let wake = next_audio.min(next_video);
+        tokio::select! {
+            _ = stop.changed() => {}
+            event = session.peer.next_event(wake) => {
+                if let Some(Event::KeyframeRequest(_)) = event? {
+                    video.request_keyframe();
+                }
+            }
+            message = signalling.next(wake.saturating_duration_since(Instant::now())) => { message?; }
+        }
+    }
+    signalling.send("unPublishStream", json!({"mediaSessionId": session.media_session_id, "name": args.stream})).await?;
+    Ok(())
+}
+
+pub async fn run_publish(args: PublishArgs) -> Result<(), String> {
+    let (_stop_tx, stop) = watch::channel(false);
+    let sent = Arc::new(AtomicU64::new(0));
+    let reporter = {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                eprintln!("published {} video frames", sent.load(Ordering::Relaxed));
+            }
+        })
+    };
+    let result = run_publisher(args, stop, sent).await;
+    reporter.abort();
+    result
+}
+
+#[derive(Default)]
+struct Tally {
+    started: AtomicUsize,
+    playing: AtomicUsize,
+    first_frame: AtomicUsize,
+    failed: AtomicUsize,
+    ended_early: AtomicUsize,
+    first_frame_times: Mutex<Latencies>,
+    failures: Mutex<BTreeMap<String, usize>>,
+    /// (received, expected) RTP packets of viewers that finished.
+    packets: Mutex<(u64, u64)>,
+}
+
+impl Tally {
+    fn fail(&self, why: String) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        *self.failures.lock().unwrap().entry(why).or_default() += 1;
+    }
+}
+
+/// One viewer: play, wait for the first keyframe, then count packets until `stop`.
+async fn viewer(url: String, stream: String, decrypt_all: bool, tally: Arc<Tally>, mut stop: watch::Receiver<bool>) {
+    let begun = Instant::now();
+    let mut signalling = match Signalling::connect(&url, json!({})).await {
+        Ok(s) => s,
+        Err(e) => return tally.fail(format!("connect: {e}")),
+    };
+    let mut session: MediaSession = match play(&mut signalling, &stream, None).await {
+        Ok(s) => s,
+        Err(e) => return tally.fail(format!("play: {}", e.info())),
+    };
+    tally.playing.fetch_add(1, Ordering::Relaxed);
+    let video = session.peer.video;
+    let mut waiting = true;
+    loop {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        tokio::select! {
+            _ = stop.changed() => break,
+            message = signalling.next(Duration::from_secs(3600)) => {
+                let ended = match &message {
+                    Ok(Some(m)) => m.name == "notifyStreamStatusEvent" && m.payload()["status"] != "PLAYING",
+                    Ok(None) => false,
+                    Err(_) => true,
+                };
+                if ended {
+                    // At the end of a run the publisher stops first: that is no early end.
+                    if !*stop.borrow() {
+                        tally.ended_early.fetch_add(1, Ordering::Relaxed);
+                    }
+                    break;
+                }
+            }
+            event = session.peer.next_event(deadline) => match event {
+                Ok(Some(Event::MediaData(data))) if waiting && Some(data.mid) == video => {
+                    let keyframe = matches!(data.codec_extra, CodecExtra::H264(e) if e.is_keyframe)
+                        || matches!(data.codec_extra, CodecExtra::Vp8(e) if e.is_keyframe);
+                    if keyframe {
+                        waiting = false;
+                        tally.first_frame_times.lock().unwrap().record(begun.elapsed());
+                        tally.first_frame.fetch_add(1, Ordering::Relaxed);
+                        if !decrypt_all {
+                            session.peer.count_only();
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tally.fail(format!("media: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+    let (received, expected) = session.peer.counter.totals();
+    {
+        let mut packets = tally.packets.lock().unwrap();
+        packets.0 += received;
+        packets.1 += expected;
+    }
+    signalling.close().await;
+}
+
+pub async fn run_play(args: PlayArgs) -> Result<(), String> {
+    if args.viewers == 0 || args.rate <= 0.0 {
+        return Err("--viewers and --rate must be above 0".into());
+    }
+    let probe = |url: String| async move {
+        if url.is_empty() {
+            return None;
+        }
+        health(&url).await.map_err(|e| eprintln!("cannot read server health: {e}")).ok()
+    };
+    let (stop_tx, stop) = watch::channel(false);
+    let publisher = args.publish.map(|codec| {
+        let publish_args = PublishArgs {
+            url: args.url.clone(),
+            stream: args.stream.clone(),
+            codec,
+            bitrate: args.bitrate,
+            fps: 30,
+            duration: u64::MAX / 4,
+        };
+        tokio::spawn(run_publisher(publish_args, stop.clone(), Arc::new(AtomicU64::new(0))))
+    });
+    if publisher.is_some() {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let before = probe(args.health_url.clone()).await;
+    let measured_from = Instant::now();
+    let tally = Arc::new(Tally::default());
+    let progress = tokio::spawn(report_progress(tally.clone(), args.viewers));
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut viewers = Vec::with_capacity(args.viewers);
+    for i in 0..args.viewers {
+        ticker.tick().await;
+        tally.started.fetch_add(1, Ordering::Relaxed);
+        let decrypt_all = args.sample_every > 0 && i % args.sample_every == 0;
+        viewers.push(tokio::spawn(viewer(args.url.clone(), args.stream.clone(), decrypt_all, tally.clone(), stop.clone())));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tally.first_frame.load(Ordering::Relaxed) + tally.failed.load(Ordering::Relaxed) < args.viewers && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let all_up = probe(args.health_url.clone()).await;
+    let hold_from = Instant::now();
+    eprintln!("viewers up after {:.1} s; holding for {} s", measured_from.elapsed().as_secs_f64(), args.duration);
+    tokio::time::sleep(Duration::from_secs(args.duration)).await;
+    let held = probe(args.health_url.clone()).await;
+    let hold = hold_from.elapsed();
+    let sustained = tally.playing.load(Ordering::Relaxed) - tally.ended_early.load(Ordering::Relaxed);
+    stop_tx.send_replace(true);
+    for v in viewers {
+        let _ = v.await;
+    }
+    progress.abort();
+    if let Some(publisher) = publisher {
+        if let Ok(Err(e)) = publisher.await {
+            eprintln!("publisher: {e}");
+        }
+    }
+    print_play_summary(&args, &tally, sustained, hold, (before, all_up, held));
+    if tally.failed.load(Ordering::Relaxed) > 0 || tally.ended_early.load(Ordering::Relaxed) > 0 {
+        return Err("some viewers failed or ended early".into());
+    }
+    Ok(())
+}
+
+async fn report_progress(tally: Arc<Tally>, count: usize) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let started_at = Instant::now();
+    loop {
+        tick.tick().await;
+        let p99 = tally.first_frame_times.lock().unwrap().percentile(99.0).map(ms).unwrap_or_else(|| "-".into());
+        eprintln!(
+            "[{:>4.0} s] started {}/{count}  playing {}  first frame {}  failed {}  ended {}  first-frame p99 {p99}",
+            started_at.elapsed().as_secs_f64(),
+            tally.started.load(Ordering::Relaxed),
+            tally.playing.load(Ordering::Relaxed),
+            tally.first_frame.load(Ordering::Relaxed),
+            tally.failed.load(Ordering::Relaxed),
+            tally.ended_early.load(Ordering::Relaxed),
+        );
+    }
+}
+
+fn print_play_summary(
+    args: &PlayArgs,
+    tally: &Tally,
+    sustained: usize,
+    hold: Duration,
+    (before, all_up, held): (Option<Health>, Option<Health>, Option<Health>),
+) {
+    let (received, expected) = *tally.packets.lock().unwrap();
+    let loss = if expected > 0 { 100.0 * (expected.saturating_sub(received)) as f64 / expected as f64 } else { 0.0 };
+    println!("load play: {} viewers of '{}' at {}/s against {}", args.viewers, args.stream, args.rate, args.url);
+    println!("  sustained      {sustained} viewers to the end");
+    println!("  failed         {}  (ended early {})", tally.failed.load(Ordering::Relaxed), tally.ended_early.load(Ordering::Relaxed));
+    for (why, n) in tally.failures.lock().unwrap().iter() {
+        println!("    {n} x {why}");
+    }
+    println!("  first frame    {}  (playStream to the first decodable video frame)", tally.first_frame_times.lock().unwrap().summary());
+    println!("  RTP packets    {received} of {expected} expected, loss {loss:.2} %");
+    let cpu = |h: &Option<Health>| h.as_ref().and_then(|h| h.cpu_seconds);
+    if let (Some(a), Some(b)) = (cpu(&all_up), cpu(&held)) {
+        let cores = (b - a) / hold.as_secs_f64();
+        println!("  server CPU     {:.0} % of one core while holding ({:.2} ms per viewer per second)", cores * 100.0, cores * 1000.0 / sustained.max(1) as f64);
+    }
+    let rss = |h: &Option<Health>| h.as_ref().and_then(|h| h.rss_bytes);
+    if let (Some(base), Some(end)) = (rss(&before), rss(&held)) {
+        println!(
+            "  server RSS     {:.1} MB before, {:.1} MB holding: {:.1} KB per viewer",
+            base as f64 / 1e6,
+            end as f64 / 1e6,
+            end.saturating_sub(base) as f64 / sustained.max(1) as f64 / 1024.0
+        );
+    }
+}
