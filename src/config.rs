@@ -45,6 +45,7 @@ pub struct MediaConfig {
     pub udp_port: u16,
     pub workers: usize,
     pub video_resend_packets: usize,
+    pub audio_resend_packets: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

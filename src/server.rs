@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::http;
 use actix_web::{web, App, HttpServer};
 use ferrophone_actors::media_context::MediaContext;
+use ferrophone_actors::webrtc::peer_setup::ResendBuffers;
 use ferrophone_actors::media_socket::MediaSocket;
 use ferrophone_actors::metrics::Metrics;
 use ferrophone_actors::registry::{Registry, ShutdownSessions};
@@ -40,7 +41,7 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
     let media = Arc::new(MediaContext::new(
         media_socket.clone(),
         (advertised_ip, media_socket.local_addr().port()).into(),
-        config.media.video_resend_packets,
+        ResendBuffers { video: config.media.video_resend_packets, audio: config.media.audio_resend_packets },
         media_workers,
     ));
     let state = AppState {

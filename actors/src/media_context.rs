@@ -2,7 +2,7 @@
 //! reach it at, the server's DTLS identity, and the media threads peers and streams run on.
 
 use crate::media_socket::MediaSocket;
-use crate::webrtc::peer_setup::DtlsIdentity;
+use crate::webrtc::peer_setup::{DtlsIdentity, ResendBuffers};
 use actix::{Arbiter, ArbiterHandle};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,21 +13,20 @@ pub struct MediaContext {
     /// The host candidate put in every answer: the advertised address and the media port.
     pub candidate: SocketAddr,
     pub identity: DtlsIdentity,
-    /// Outgoing video packets each peer keeps for retransmission.
-    pub video_resend_packets: usize,
+    pub resend_buffers: ResendBuffers,
     workers: Vec<ArbiterHandle>,
     next_worker: AtomicUsize,
 }
 
 impl MediaContext {
     /// Starts `threads` media arbiters (at least one).
-    pub fn new(socket: Arc<MediaSocket>, candidate: SocketAddr, video_resend_packets: usize, threads: usize) -> Self {
+    pub fn new(socket: Arc<MediaSocket>, candidate: SocketAddr, resend_buffers: ResendBuffers, threads: usize) -> Self {
         let workers = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
         MediaContext {
             socket,
             candidate,
             identity: DtlsIdentity::generate(),
-            video_resend_packets,
+            resend_buffers,
             workers,
             next_worker: AtomicUsize::new(0),
         }

@@ -103,13 +103,22 @@ impl MediaSocket {
         routes.by_address.retain(|_, r| r.peer != peer);
     }
 
-    /// Sends without blocking; a full socket buffer drops the datagram (counted).
-    pub fn send(&self, to: SocketAddr, data: &[u8]) {
-        if self.socket.send_to(data, to).is_ok() {
-            self.metrics.media_datagrams_out.inc();
-        } else {
+    /// Sends a batch of datagrams with as few system calls as the kernel allows (sendmmsg),
+    /// without blocking: what the socket buffer cannot take is dropped and counted. Empties
+    /// `batch`.
+    pub fn send_batch(&self, batch: &mut Vec<(SocketAddr, Vec<u8>)>) {
+        let mut sent = 0;
+        while sent < batch.len() {
+            match sendmmsg(&self.socket, &batch[sent..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => sent += n,
+            }
+        }
+        self.metrics.media_datagrams_out.inc_by(sent as u64);
+        for _ in sent..batch.len() {
             self.metrics.media_dropped("send_failed");
         }
+        batch.clear();
     }
 
     pub fn shutdown(&self) {
@@ -141,6 +150,39 @@ impl MediaSocket {
                 Err(reason) => self.metrics.media_dropped(reason),
             }
         }
+    }
+}
+
+/// One `sendmmsg(2)` call for up to 64 datagrams; how many the kernel took.
+fn sendmmsg(socket: &UdpSocket, datagrams: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let datagrams = &datagrams[..datagrams.len().min(64)];
+    let addresses: Vec<socket2::SockAddr> = datagrams.iter().map(|(to, _)| socket2::SockAddr::from(*to)).collect();
+    let mut iovecs: Vec<libc::iovec> = datagrams
+        .iter()
+        .map(|(_, data)| libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() })
+        .collect();
+    let mut headers: Vec<libc::mmsghdr> = iovecs
+        .iter_mut()
+        .zip(&addresses)
+        .map(|(iov, address)| {
+            // SAFETY: mmsghdr is plain data; every field the kernel reads is set below.
+            let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            header.msg_hdr.msg_name = address.as_ptr() as *mut libc::c_void;
+            header.msg_hdr.msg_namelen = address.len();
+            header.msg_hdr.msg_iov = iov;
+            header.msg_hdr.msg_iovlen = 1;
+            header
+        })
+        .collect();
+    // SAFETY: the headers point at addresses, iovecs and payloads that outlive the call.
+    let sent = unsafe {
+        libc::sendmmsg(socket.as_raw_fd(), headers.as_mut_ptr(), headers.len() as libc::c_uint, libc::MSG_DONTWAIT)
+    };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
     }
 }
 
@@ -184,6 +226,23 @@ mod tests {
         assert_eq!(routes.route(browser, &stun("srv:abc")).map(|r| r.peer).ok(), Some(1));
         assert_eq!(routes.route(browser, &dtls).map(|r| r.peer).ok(), Some(1));
         assert_eq!(routes.route(stranger, &dtls).err(), Some("unknown_source"));
+    }
+
+    #[test]
+    fn a_batch_arrives_in_order() {
+        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let to = receiver.local_addr().unwrap();
+        let media = MediaSocket::bind("127.0.0.1:0".parse().unwrap(), Metrics::new()).unwrap();
+        let mut batch: Vec<(SocketAddr, Vec<u8>)> = (0..100u8).map(|i| (to, vec![i; 10 + i as usize])).collect();
+        media.send_batch(&mut batch);
+        assert!(batch.is_empty());
+        let mut buffer = [0u8; 256];
+        for i in 0..100u8 {
+            let (len, _) = receiver.recv_from(&mut buffer).unwrap();
+            assert_eq!(&buffer[..len], vec![i; 10 + i as usize].as_slice());
+        }
+        media.shutdown();
     }
 
     #[actix::test]

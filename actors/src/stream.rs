@@ -40,6 +40,8 @@ pub struct RelayStreamEvent {
 struct Subscriber {
     frames: mpsc::Sender<MediaFrame>,
     waiting_keyframe: bool,
+    /// It fell behind: what it skips until the next keyframe is lost, and counted.
+    behind: bool,
     media_session_id: String,
     events: Recipient<RelayStreamEvent>,
 }
@@ -159,9 +161,13 @@ impl StreamHandler<MediaFrame> for Stream {
         for (id, subscriber) in &mut self.subscribers {
             if frame.kind == MediaKind::Video && subscriber.waiting_keyframe {
                 if !frame.keyframe {
+                    if subscriber.behind {
+                        self.counters.frames_dropped.inc();
+                    }
                     continue;
                 }
                 subscriber.waiting_keyframe = false;
+                subscriber.behind = false;
             }
             match subscriber.frames.try_send(frame.clone()) {
                 Ok(()) => {
@@ -171,6 +177,7 @@ impl StreamHandler<MediaFrame> for Stream {
                     self.counters.frames_dropped.inc();
                     if frame.kind == MediaKind::Video {
                         subscriber.waiting_keyframe = true;
+                        subscriber.behind = true;
                         lost_video = true;
                     }
                 }
@@ -216,6 +223,7 @@ impl Handler<Subscribe> for Stream {
             Subscriber {
                 frames: tx,
                 waiting_keyframe: self.tracks.video.is_some(),
+                behind: false,
                 media_session_id: msg.media_session_id,
                 events: msg.events,
             },
@@ -269,5 +277,87 @@ impl Handler<PublisherEvent> for Stream {
                 payload: msg.payload.clone(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::{CodecName, TrackCodec};
+    use std::sync::Arc;
+
+    struct Publisher;
+    impl Actor for Publisher {
+        type Context = Context<Self>;
+    }
+    impl Handler<RequestKeyframe> for Publisher {
+        type Result = ();
+        fn handle(&mut self, _: RequestKeyframe, _: &mut Context<Self>) {}
+    }
+    struct Events;
+    impl Actor for Events {
+        type Context = Context<Self>;
+    }
+    impl Handler<RelayStreamEvent> for Events {
+        type Result = ();
+        fn handle(&mut self, _: RelayStreamEvent, _: &mut Context<Self>) {}
+    }
+
+    fn frame(n: u64, keyframe: bool) -> MediaFrame {
+        MediaFrame {
+            kind: MediaKind::Video,
+            time: n * 3000,
+            clock_rate: 90_000,
+            received: Instant::now(),
+            keyframe,
+            data: Arc::from(n.to_be_bytes().to_vec()),
+        }
+    }
+
+    fn number(f: &MediaFrame) -> u64 {
+        u64::from_be_bytes(f.data[..8].try_into().unwrap())
+    }
+
+    #[actix::test]
+    async fn a_slow_subscriber_loses_video_until_a_keyframe_and_slows_no_one() {
+        let tracks = StreamTracks {
+            audio: None,
+            video: Some(TrackCodec { name: CodecName::Vp8, clock_rate: 90_000, channels: None, fmtp: String::new() }),
+        };
+        let metrics = Metrics::new();
+        let (input, frames) = mpsc::channel(PUBLISHER_QUEUE);
+        let stream = Stream::create(|ctx| {
+            ctx.add_stream(futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
+            Stream::new("s".into(), "p".into(), tracks, Publisher.start().recipient(), Registry::new().start(), metrics.clone())
+        });
+        let subscribe = || Subscribe { media_session_id: "v".into(), events: Events.start().recipient() };
+        let mut fast = stream.send(subscribe()).await.unwrap();
+        let mut slow = stream.send(subscribe()).await.unwrap();
+
+        // A delta frame before any keyframe reaches nobody; then a keyframe and a long GOP.
+        input.send(frame(0, false)).await.unwrap();
+        let total = SUBSCRIBER_QUEUE as u64 + 50;
+        for n in 1..=total {
+            input.send(frame(n, n == 1)).await.unwrap();
+            // The fast subscriber keeps up; the slow one reads nothing.
+            let got = fast.frames.recv().await.unwrap();
+            assert_eq!(number(&got), n);
+        }
+        // The slow one got a full queue from the first keyframe on, and lost the rest.
+        let mut seen = Vec::new();
+        while let Ok(f) = slow.frames.try_recv() {
+            seen.push(number(&f));
+        }
+        assert_eq!(seen, (1..=SUBSCRIBER_QUEUE as u64).collect::<Vec<_>>());
+
+        // Now it reads again, but gets no delta frame it could not decode: video resumes at
+        // the next keyframe.
+        input.send(frame(total + 1, false)).await.unwrap();
+        input.send(frame(total + 2, true)).await.unwrap();
+        assert_eq!(number(&fast.frames.recv().await.unwrap()), total + 1);
+        assert_eq!(number(&fast.frames.recv().await.unwrap()), total + 2);
+        assert_eq!(number(&slow.frames.recv().await.unwrap()), total + 2);
+        let dropped = metrics.stream_frames_dropped.get_or_create(&StreamLabels { stream: "s".into() }).get();
+        assert_eq!(dropped, total - SUBSCRIBER_QUEUE as u64 + 1, "frames 97..=146 and the delta 147");
     }
 }

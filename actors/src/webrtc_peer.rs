@@ -96,6 +96,8 @@ pub struct WebRtcPeer {
     ended: bool,
     /// Player frames waiting to be attached when the actor starts.
     pending_frames: Option<mpsc::Receiver<MediaFrame>>,
+    /// Datagrams of the current turn, sent together when it ends.
+    outbox: Vec<(SocketAddr, Vec<u8>)>,
 }
 
 impl WebRtcPeer {
@@ -133,6 +135,7 @@ impl WebRtcPeer {
             connected: false,
             ended: false,
             pending_frames,
+            outbox: Vec::new(),
         }
     }
 
@@ -144,7 +147,9 @@ impl WebRtcPeer {
         }
         let outcome = guarded(|| {
             mutate(self)?;
-            self.drain(ctx)
+            let drained = self.drain(ctx);
+            self.socket.send_batch(&mut self.outbox);
+            drained
         });
         match outcome {
             Ok(Ok(())) => {}
@@ -167,7 +172,7 @@ impl WebRtcPeer {
                 return Ok(());
             }
             match self.rtc.poll_output().map_err(|e| e.to_string())? {
-                Output::Transmit(t) => self.socket.send(t.destination, &t.contents),
+                Output::Transmit(t) => self.outbox.push((t.destination, t.contents.into())),
                 Output::Timeout(at) => {
                     let now = Instant::now();
                     if at <= now && immediate_timeouts < MAX_IMMEDIATE_TIMEOUTS {

@@ -106,7 +106,7 @@ impl ClientSession {
             candidate: self.media.candidate,
             identity: &self.media.identity,
             stream_id,
-            video_resend_packets: self.media.video_resend_packets,
+            resend_buffers: self.media.resend_buffers,
             now: Instant::now(),
         }
     }

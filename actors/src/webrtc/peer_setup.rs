@@ -37,9 +37,15 @@ pub struct SetupParams<'a> {
     pub identity: &'a DtlsIdentity,
     /// The `msid` stream id of what the server sends (players only).
     pub stream_id: &'a str,
-    /// Outgoing video packets kept for retransmission (NACK), per peer.
-    pub video_resend_packets: usize,
+    pub resend_buffers: ResendBuffers,
     pub now: Instant,
+}
+
+/// Outgoing packets a peer keeps for retransmission (NACK), per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResendBuffers {
+    pub video: usize,
+    pub audio: usize,
 }
 
 /// One track as negotiated: where it goes in the `Rtc` and what it carries.
@@ -112,7 +118,8 @@ fn build(params: &SetupParams, chosen: ChosenCodecs, sends: bool) -> Result<Peer
         .set_local_ice_credentials(IceCreds { ufrag: ice_ufrag.clone(), pass: Alphanumeric.sample_string(&mut rng, 24) })
         .set_dtls_cert(params.identity.cert.clone())
         .clear_codecs()
-        .set_send_buffer_video(params.video_resend_packets.max(16));
+        .set_send_buffer_video(params.resend_buffers.video.max(1))
+        .set_send_buffer_audio(params.resend_buffers.audio.max(1));
     for offered in [&chosen.audio, &chosen.video].into_iter().flatten() {
         add_codec(&mut config, offered)?;
     }
@@ -168,7 +175,7 @@ mod tests {
             candidate: "127.0.0.1:31000".parse().unwrap(),
             identity,
             stream_id: "stream1",
-            video_resend_packets: 64,
+            resend_buffers: ResendBuffers { video: 48, audio: 8 },
             now: Instant::now(),
         }
     }
