@@ -81,7 +81,8 @@ async fn wss_and_https_with_a_configured_certificate() {
 fn a_wrong_certificate_path_is_a_clear_startup_error() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ferrophone"))
         .args(["--set", "server.tls_certificate=/nonexistent/cert.pem", "--set", "server.tls_private_key=/nonexistent/key.pem"])
-        .args(["--set", "server.ws_port=0", "--set", "server.http_port=0", "--set", "server.bind_address=127.0.0.1"])
+        .args(["--set", "server.ws_port=0", "--set", "server.http_port=0", "--set", "media.udp_port=0"])
+        .args(["--set", "server.bind_address=127.0.0.1"])
         .output()
         .unwrap();
     assert!(!output.status.success());

@@ -32,6 +32,11 @@ pub fn run(config: Config, ready_file: Option<PathBuf>) -> Result<(), String> {
 }
 
 async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String> {
+    let tls = if config.tls_enabled() {
+        Some(crate::tls::server_config(&config.server.tls_certificate, &config.server.tls_private_key)?)
+    } else {
+        None
+    };
     let registry = Registry::start_supervised();
     let metrics = Metrics::new();
     let advertised_ip = advertised_ip(&config.media.advertised_ip, config.server.bind_address);
@@ -51,11 +56,6 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
         media,
         advertised_ip,
         started: Instant::now(),
-    };
-    let tls = if config.tls_enabled() {
-        Some(crate::tls::server_config(&config.server.tls_certificate, &config.server.tls_private_key)?)
-    } else {
-        None
     };
     let bind = config.server.bind_address;
     let workers = if config.server.workers == 0 { num_cpus() } else { config.server.workers };

@@ -24,3 +24,11 @@ pub async fn health(url: &str) -> Result<Health, String> {
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b).ok_or_else(|| format!("{url}: no HTTP body"))?;
     serde_json::from_str(body).map_err(|e| format!("{url}: {e}"))
 }
+
+/// The health, or None (with a warning) when there is no URL or the server does not answer.
+pub async fn health_or_warn(url: &str) -> Option<Health> {
+    if url.is_empty() {
+        return None;
+    }
+    health(url).await.map_err(|e| eprintln!("cannot read server health: {e}")).ok()
+}

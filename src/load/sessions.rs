@@ -2,7 +2,7 @@
 //! given rate, answering the server's pings while held open.
 
 use super::latency::{ms, Latencies};
-use super::server_probe::{health, Health};
+use super::server_probe::{health_or_warn, Health};
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -62,22 +62,7 @@ pub async fn run(args: SessionsArgs) -> Result<(), String> {
     if args.count == 0 || args.rate <= 0.0 {
         return Err("--count and --rate must be above 0".into());
     }
-    let probe = |label: &'static str| {
-        let url = args.health_url.clone();
-        async move {
-            if url.is_empty() {
-                return None;
-            }
-            match health(&url).await {
-                Ok(h) => Some(h),
-                Err(e) => {
-                    eprintln!("{label}: cannot read server health: {e}");
-                    None
-                }
-            }
-        }
-    };
-    let before = probe("before").await;
+    let before = health_or_warn(&args.health_url).await;
     let measured_from = Instant::now();
     let tally = Arc::new(Tally::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -97,10 +82,10 @@ pub async fn run(args: SessionsArgs) -> Result<(), String> {
     while tally.done() < args.count && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let all_up = probe("held").await;
+    let all_up = health_or_warn(&args.health_url).await;
     eprintln!("all sessions up after {:.1} s; holding for {} s", started_at.elapsed().as_secs_f64(), args.duration);
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
-    let held = probe("end of hold").await;
+    let held = health_or_warn(&args.health_url).await;
     let measured_for = measured_from.elapsed();
     stop_tx.send_replace(true);
     for task in tasks {

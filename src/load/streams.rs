@@ -3,7 +3,7 @@
 //! server's CPU and memory per viewer.
 
 use super::latency::{ms, Latencies};
-use super::server_probe::{health, Health};
+use super::server_probe::{health_or_warn, Health};
 use super::signalling::Signalling;
 use super::stream_client::{play, publish, MediaSession};
 use super::synthetic_media::{opus_frame, SyntheticVideo, VideoCodec};
@@ -213,12 +213,6 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
     if args.viewers == 0 || args.rate <= 0.0 {
         return Err("--viewers and --rate must be above 0".into());
     }
-    let probe = |url: String| async move {
-        if url.is_empty() {
-            return None;
-        }
-        health(&url).await.map_err(|e| eprintln!("cannot read server health: {e}")).ok()
-    };
     let (stop_tx, stop) = watch::channel(false);
     let publisher = args.publish.map(|codec| {
         let publish_args = PublishArgs {
@@ -234,7 +228,7 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
     if publisher.is_some() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    let before = probe(args.health_url.clone()).await;
+    let before = health_or_warn(&args.health_url).await;
     let measured_from = Instant::now();
     let tally = Arc::new(Tally::default());
     let progress = tokio::spawn(report_progress(tally.clone(), args.viewers));
@@ -251,11 +245,11 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
     while tally.first_frame.load(Ordering::Relaxed) + tally.failed.load(Ordering::Relaxed) < args.viewers && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let all_up = probe(args.health_url.clone()).await;
+    let all_up = health_or_warn(&args.health_url).await;
     let hold_from = Instant::now();
     eprintln!("viewers up after {:.1} s; holding for {} s", measured_from.elapsed().as_secs_f64(), args.duration);
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
-    let held = probe(args.health_url.clone()).await;
+    let held = health_or_warn(&args.health_url).await;
     let hold = hold_from.elapsed();
     let sustained = tally.playing.load(Ordering::Relaxed) - tally.ended_early.load(Ordering::Relaxed);
     stop_tx.send_replace(true);

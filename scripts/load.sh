@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark: starts a release ferrophone on loopback and drives it with
-# `ferrophone load play` (str0m WebRTC viewers of a synthetic H.264 + Opus publisher at
-# 600 kbps), then stops it.
-#   scripts/load-streams.sh [--viewers 500 --rate 50 --duration 30 --publish h264]
+# Benchmarks: starts a release ferrophone on loopback, runs one `ferrophone load` command
+# against it, and stops it.
+#   scripts/load.sh sessions --count 10000 --rate 500 --duration 30
+#   scripts/load.sh play --viewers 500 --rate 50 --duration 30 --publish h264
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+[ $# -gt 0 ] || { sed -n '2,5p' "$0"; exit 2; }
 cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" --bin ferrophone
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
@@ -16,5 +17,5 @@ for _ in $(seq 100); do [ -s "$RUN/ready" ] && break; sleep 0.1; done
 [ -s "$RUN/ready" ] || { cat "$RUN/server.log"; exit 1; }
 PORTS=$(cat "$RUN/ready")
 WS=$(sed -E 's/.*"ws":([0-9]+).*/\1/' <<<"$PORTS"); HTTP=$(sed -E 's/.*"http":([0-9]+).*/\1/' <<<"$PORTS")
-[ $# -gt 0 ] || set -- --viewers 500 --rate 50 --duration 30 --publish h264
-"$BIN" load play --url "ws://127.0.0.1:$WS" --health-url "http://127.0.0.1:$HTTP/health" "$@"
+COMMAND=$1; shift
+"$BIN" load "$COMMAND" --url "ws://127.0.0.1:$WS" --health-url "http://127.0.0.1:$HTTP/health" "$@"
