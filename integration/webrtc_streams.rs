@@ -223,3 +223,32 @@ async fn stream_events_reach_players_with_their_own_id() {
     let relayed = bob.expect("notifyStreamEvent", WAIT).await.unwrap();
     assert_eq!(relayed.payload(), &json!({"mediaSessionId": player.media_session_id, "type": "data", "payload": {"text": "hello"}}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_that_stops_leaves_nothing_behind() {
+    let server = Server::start_with(QUIET);
+    let mut alice = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let _publisher = publish(&mut alice, "show", true, Some(VideoCodec::H264)).await.unwrap();
+    let mut bob = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let player = play(&mut bob, "show", None).await.unwrap();
+    assert_eq!(server.metric("ferrophone_webrtc_peers"), Some(2.0));
+
+    bob.send("stopStream", json!({"mediaSessionId": player.media_session_id, "name": "show"})).await.unwrap();
+    let stopped = bob.stream_status(&player.media_session_id, WAIT).await.unwrap();
+    assert_eq!(stopped["status"], "STOPPED");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let viewers = server.metric(r#"ferrophone_stream_viewers{stream="show"}"#);
+        let streams = server.rest_json("GET", "/rest-api/stream/find_all", None);
+        let publisher_viewers = streams[0]["viewers"].clone();
+        if server.metric("ferrophone_webrtc_peers") == Some(1.0)
+            && viewers == Some(0.0)
+            && streams.as_array().unwrap().len() == 1
+            && publisher_viewers == 0
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "after a stop: viewers {viewers:?}, streams {streams}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
