@@ -12,6 +12,7 @@ use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
 use str0m::format::FormatParams;
 use str0m::media::{Frequency, Mid, Pt};
+use str0m::rtp::Extension;
 use str0m::{Candidate, IceCreds, Rtc};
 
 /// The server's DTLS certificate, made once and shared by every peer (its fingerprint goes in
@@ -123,6 +124,17 @@ fn build(params: &SetupParams, chosen: ChosenCodecs, sends: bool) -> Result<Peer
     for offered in [&chosen.audio, &chosen.video].into_iter().flatten() {
         add_codec(&mut config, offered)?;
     }
+    if sends {
+        // Transport-wide congestion control feedback is for a sender that adapts its bitrate;
+        // a player forwards what the publisher sends, so it negotiates no TWCC, and keeps no
+        // register of every packet sent (about 70 KB per player).
+        config = config
+            .clear_extension_map()
+            .set_extension(1, Extension::AudioLevel)
+            .set_extension(2, Extension::AbsoluteSendTime)
+            .set_extension(4, Extension::RtpMid)
+            .set_extension(13, Extension::VideoOrientation);
+    }
     let mut rtc = config.build(params.now);
     let candidate = Candidate::host(params.candidate, "udp").map_err(|e| SetupError::Rejected(format!("candidate: {e}")))?;
     rtc.add_local_candidate(candidate);
@@ -175,7 +187,7 @@ mod tests {
             candidate: "127.0.0.1:31000".parse().unwrap(),
             identity,
             stream_id: "stream1",
-            resend_buffers: ResendBuffers { video: 48, audio: 8 },
+            resend_buffers: ResendBuffers { video: 32, audio: 8 },
             now: Instant::now(),
         }
     }
@@ -222,6 +234,8 @@ mod tests {
         assert!(audio.contains("a=msid:stream1 ") && video.contains("a=msid:stream1 "), "{answer}");
         assert!(video.lines().any(|l| l.starts_with("a=ssrc:") && l.contains("msid:stream1")), "{answer}");
         assert_eq!(setup.video.as_ref().unwrap().pt, Pt::from(108));
+        assert!(!answer.contains("transport-wide-cc"), "players negotiate no TWCC: {answer}");
+        assert!(answer.contains("urn:ietf:params:rtp-hdrext:sdes:mid"), "{answer}");
     }
 
     #[test]
