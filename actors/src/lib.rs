@@ -8,6 +8,7 @@ pub mod media_socket;
 pub mod metrics;
 pub mod panic_guard;
 pub mod registry;
+pub mod rtmp;
 pub mod sdp;
 pub mod session_settings;
 pub mod stream;
