@@ -14,6 +14,7 @@ pub mod session_settings;
 pub mod stream;
 pub mod socket;
 pub mod token;
+pub mod transcode;
 pub mod webrtc;
 pub mod webrtc_peer;
 pub mod websdk;

@@ -1,0 +1,98 @@
+//! AAC-LC encoding of 48 kHz stereo, with the sample buffering AAC's 1024-sample frames need.
+
+use super::{init, Stereo, TranscodeError};
+use ffmpeg_next::codec;
+use ffmpeg_next::format::sample::{Sample, Type};
+use ffmpeg_next::frame;
+use ffmpeg_next::util::channel_layout::ChannelLayout;
+use ffmpeg_next::Packet;
+
+pub const AAC_SAMPLE_RATE: u32 = 48_000;
+pub const AAC_CHANNELS: u8 = 2;
+pub const AAC_SAMPLES_PER_FRAME: usize = 1024;
+
+pub struct AacEncoder {
+    encoder: ffmpeg_next::encoder::Audio,
+    pending: Stereo,
+    /// Samples given to the encoder so far.
+    next_pts: i64,
+    /// Frames out so far. Output times count from here (the encoder's priming delay, one
+    /// frame, is not worth a negative timestamp).
+    frames_out: i64,
+}
+
+impl AacEncoder {
+    pub fn new(bitrate: usize) -> Result<Self, TranscodeError> {
+        init();
+        let codec = ffmpeg_next::encoder::find(codec::Id::AAC).ok_or(TranscodeError("no AAC encoder in FFmpeg".into()))?;
+        let mut encoder = codec::Context::new_with_codec(codec).encoder().audio()?;
+        encoder.set_rate(AAC_SAMPLE_RATE as i32);
+        set_stereo(&mut encoder);
+        encoder.set_format(Sample::F32(Type::Planar));
+        encoder.set_bit_rate(bitrate);
+        encoder.set_time_base((1, AAC_SAMPLE_RATE as i32));
+        let encoder = encoder.open_as(codec)?;
+        Ok(AacEncoder { encoder, pending: Stereo::default(), next_pts: 0, frames_out: 0 })
+    }
+
+    /// Takes samples; gives back every frame the encoder completes, as (time in samples from
+    /// the first frame, AAC raw).
+    pub fn encode(&mut self, samples: &Stereo) -> Result<Vec<(i64, Vec<u8>)>, TranscodeError> {
+        self.pending.left.extend_from_slice(&samples.left);
+        self.pending.right.extend_from_slice(&samples.right);
+        let mut out = Vec::new();
+        while self.pending.len() >= AAC_SAMPLES_PER_FRAME {
+            let mut frame = frame::Audio::new(Sample::F32(Type::Planar), AAC_SAMPLES_PER_FRAME, ChannelLayout::STEREO);
+            frame.set_rate(AAC_SAMPLE_RATE);
+            frame.plane_mut::<f32>(0).copy_from_slice(&self.pending.left[..AAC_SAMPLES_PER_FRAME]);
+            frame.plane_mut::<f32>(1).copy_from_slice(&self.pending.right[..AAC_SAMPLES_PER_FRAME]);
+            frame.set_pts(Some(self.next_pts));
+            self.next_pts += AAC_SAMPLES_PER_FRAME as i64;
+            self.pending.left.drain(..AAC_SAMPLES_PER_FRAME);
+            self.pending.right.drain(..AAC_SAMPLES_PER_FRAME);
+            self.encoder.send_frame(&frame)?;
+            self.drain(&mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn drain(&mut self, out: &mut Vec<(i64, Vec<u8>)>) -> Result<(), TranscodeError> {
+        let mut packet = Packet::empty();
+        loop {
+            match self.encoder.receive_packet(&mut packet) {
+                Ok(()) => {
+                    out.push((self.frames_out * AAC_SAMPLES_PER_FRAME as i64, packet.data().unwrap_or_default().to_vec()));
+                    self.frames_out += 1;
+                }
+                Err(ffmpeg_next::Error::Other { errno: libc::EAGAIN }) | Err(ffmpeg_next::Error::Eof) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// FFmpeg before 7 needs both the layout and the channel count set (crates.md pitfall 1).
+pub(super) fn set_stereo(encoder: &mut ffmpeg_next::encoder::audio::Audio) {
+    encoder.set_channel_layout(ChannelLayout::STEREO);
+    encoder.set_channels(2);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_whole_frames_from_any_chunking() {
+        let mut encoder = AacEncoder::new(96_000).unwrap();
+        let mut frames = Vec::new();
+        let tone: Vec<f32> = (0..48_000).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 0.5).collect();
+        for chunk in tone.chunks(960) {
+            frames.extend(encoder.encode(&Stereo { left: chunk.to_vec(), right: chunk.to_vec() }).unwrap());
+        }
+        // One second is 46.9 frames; the encoder holds one or two back (its delay).
+        assert!((44..=47).contains(&frames.len()), "{}", frames.len());
+        assert!(frames.iter().all(|(_, data)| !data.is_empty()));
+        let pts: Vec<i64> = frames.iter().map(|(p, _)| *p).collect();
+        assert!(pts.windows(2).all(|w| w[1] - w[0] == AAC_SAMPLES_PER_FRAME as i64), "{pts:?}");
+    }
+}

@@ -1,0 +1,62 @@
+//! Audio transcoding with FFmpeg (ffmpeg-next): Opus from WebRTC to AAC for RTMP, WAV files to
+//! AAC for sound insertion, and AAC silence for muting. Everything here is blocking CPU work:
+//! it runs on transcoder threads, never on actor threads.
+
+mod aac_encoder;
+mod opus_decoder;
+mod opus_to_aac;
+mod resample;
+mod sound_file;
+pub mod wav;
+
+pub use aac_encoder::{AacEncoder, AAC_CHANNELS, AAC_SAMPLES_PER_FRAME, AAC_SAMPLE_RATE};
+pub use opus_decoder::OpusDecoder;
+pub use opus_to_aac::{spawn_opus_to_aac, AacTrack};
+pub use sound_file::{load_sound_file, SoundFileError};
+
+use std::sync::OnceLock;
+
+/// Planar stereo samples at 48 kHz, the form every stage here exchanges.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Stereo {
+    pub left: Vec<f32>,
+    pub right: Vec<f32>,
+}
+
+impl Stereo {
+    pub fn silence(samples: usize) -> Self {
+        Stereo { left: vec![0.0; samples], right: vec![0.0; samples] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.left.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.left.is_empty()
+    }
+}
+
+/// FFmpeg's global setup, once: quiet logs (x264 and friends are chatty).
+pub fn init() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let _ = ffmpeg_next::init();
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+    });
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscodeError(pub String);
+
+impl std::fmt::Display for TranscodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<ffmpeg_next::Error> for TranscodeError {
+    fn from(e: ffmpeg_next::Error) -> Self {
+        TranscodeError(format!("ffmpeg: {e}"))
+    }
+}

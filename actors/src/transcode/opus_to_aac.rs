@@ -1,0 +1,156 @@
+//! A stream's Opus audio as AAC, on a transcoder thread of its own: one per stream, whatever
+//! the number of RTMP pushes that take it.
+
+use super::{AacEncoder, OpusDecoder, Stereo, TranscodeError, AAC_SAMPLES_PER_FRAME};
+use crate::media::{MediaFrame, MediaKind};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Opus frames a transcoder may be behind before the stream drops them.
+pub const TRANSCODER_QUEUE: usize = 100;
+
+/// The running transcoder: Opus goes in through `input`, AAC comes out of `output` (both in the
+/// 48 kHz clock of the Opus frames, so it stays in sync with the video).
+pub struct AacTrack {
+    pub input: mpsc::Sender<MediaFrame>,
+    pub output: mpsc::Receiver<MediaFrame>,
+    /// One encoded frame of silence, for muting.
+    pub silence: Arc<[u8]>,
+}
+
+pub fn spawn_opus_to_aac(stream_name: &str, bitrate: usize) -> Result<AacTrack, TranscodeError> {
+    let mut decoder = OpusDecoder::new()?;
+    let mut encoder = AacEncoder::new(bitrate)?;
+    let silence = silence_frame(bitrate)?;
+    let (input, mut frames_in) = mpsc::channel::<MediaFrame>(TRANSCODER_QUEUE);
+    let (frames_out, output) = mpsc::channel::<MediaFrame>(TRANSCODER_QUEUE);
+    let name = stream_name.to_owned();
+    std::thread::Builder::new()
+        .name(format!("aac-{name}"))
+        .spawn(move || {
+            // The media time of the next sample the encoder gets, in the Opus clock.
+            let mut expected: Option<u64> = None;
+            let mut start: Option<u64> = None;
+            while let Some(frame) = frames_in.blocking_recv() {
+                let first = *start.get_or_insert(frame.time);
+                let mut pcm = match decoder.decode(&frame.data) {
+                    Ok(pcm) => pcm,
+                    Err(e) => {
+                        tracing::debug!(stream = %name, error = %e, "undecodable Opus packet skipped");
+                        continue;
+                    }
+                };
+                // Lost packets leave a gap: fill it with silence so audio keeps its time.
+                if let Some(next) = expected {
+                    let gap = frame.time.saturating_sub(next) as usize;
+                    if gap > 0 && gap < 48_000 {
+                        let mut filled = Stereo::silence(gap);
+                        filled.left.append(&mut pcm.left);
+                        filled.right.append(&mut pcm.right);
+                        pcm = filled;
+                    }
+                }
+                expected = Some(frame.time + (pcm.len() as u64).min(48_000));
+                let encoded = match encoder.encode(&pcm) {
+                    Ok(encoded) => encoded,
+                    Err(e) => {
+                        tracing::warn!(stream = %name, error = %e, "AAC encoding failed");
+                        continue;
+                    }
+                };
+                for (pts, data) in encoded {
+                    let aac = MediaFrame {
+                        kind: MediaKind::Audio,
+                        time: first + pts as u64,
+                        clock_rate: 48_000,
+                        received: frame.received,
+                        keyframe: true,
+                        data: Arc::from(data),
+                    };
+                    if frames_out.blocking_send(aac).is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+        .map_err(|e| TranscodeError(format!("cannot start a transcoder thread: {e}")))?;
+    Ok(AacTrack { input, output, silence })
+}
+
+fn silence_frame(bitrate: usize) -> Result<Arc<[u8]>, TranscodeError> {
+    let mut encoder = AacEncoder::new(bitrate)?;
+    let frames = encoder.encode(&Stereo::silence(AAC_SAMPLES_PER_FRAME * 6))?;
+    frames.last().map(|(_, data)| Arc::from(data.clone())).ok_or(TranscodeError("no AAC silence".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Opus packets of a tone, encoded by FFmpeg's libopus.
+    fn opus_tone(frames: usize) -> Vec<Vec<u8>> {
+        use ffmpeg_next::format::sample::{Sample, Type};
+        use ffmpeg_next::util::channel_layout::ChannelLayout;
+        super::super::init();
+        let codec = ffmpeg_next::encoder::find_by_name("libopus").unwrap();
+        let mut encoder = ffmpeg_next::codec::Context::new_with_codec(codec).encoder().audio().unwrap();
+        encoder.set_rate(48_000);
+        super::super::aac_encoder::set_stereo(&mut encoder);
+        encoder.set_format(Sample::I16(Type::Packed));
+        encoder.set_bit_rate(64_000);
+        encoder.set_time_base((1, 48_000));
+        let mut encoder = encoder.open_as(codec).unwrap();
+        let mut packets = Vec::new();
+        for f in 0..frames {
+            let mut frame = ffmpeg_next::frame::Audio::new(Sample::I16(Type::Packed), 960, ChannelLayout::STEREO);
+            frame.set_rate(48_000);
+            let samples: Vec<u8> = (0..960)
+                .flat_map(|i| {
+                    let v = (((f * 960 + i) as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 12_000.0) as i16;
+                    [v.to_le_bytes(), v.to_le_bytes()].concat()
+                })
+                .collect();
+            frame.data_mut(0)[..samples.len()].copy_from_slice(&samples);
+            frame.set_pts(Some((f * 960) as i64));
+            encoder.send_frame(&frame).unwrap();
+            let mut packet = ffmpeg_next::Packet::empty();
+            while encoder.receive_packet(&mut packet).is_ok() {
+                packets.push(packet.data().unwrap().to_vec());
+            }
+        }
+        packets
+    }
+
+    #[test]
+    fn opus_in_aac_out_on_the_same_clock() {
+        let packets = opus_tone(100);
+        let mut track = spawn_opus_to_aac("test", 96_000).unwrap();
+        assert!(!track.silence.is_empty());
+        let now = Instant::now();
+        for (i, packet) in packets.iter().enumerate() {
+            // Drop the 50th packet: the gap is filled, the clock keeps going.
+            if i == 50 {
+                continue;
+            }
+            let frame = MediaFrame {
+                kind: MediaKind::Audio,
+                time: 1_000_000 + i as u64 * 960,
+                clock_rate: 48_000,
+                received: now,
+                keyframe: true,
+                data: Arc::from(packet.clone()),
+            };
+            track.input.blocking_send(frame).unwrap();
+        }
+        drop(track.input);
+        let mut out = Vec::new();
+        while let Some(frame) = track.output.blocking_recv() {
+            out.push(frame);
+        }
+        // 100 x 960 samples = 93.75 AAC frames, less the encoder's delay.
+        assert!((90..=94).contains(&out.len()), "{}", out.len());
+        assert_eq!(out[0].time, 1_000_000);
+        assert!(out.windows(2).all(|w| w[1].time - w[0].time == 1024));
+    }
+}
