@@ -17,7 +17,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub media: MediaConfig,
     pub sip: PortConfig,
-    pub rtmp: PortConfig,
+    pub rtmp: RtmpConfig,
     pub web: WebConfig,
     pub log: LogConfig,
     pub session: SessionConfig,
@@ -52,6 +52,22 @@ pub struct MediaConfig {
 #[serde(deny_unknown_fields)]
 pub struct PortConfig {
     pub port: u16,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtmpConfig {
+    pub port: u16,
+    pub rtmp_transponder_stream_name_prefix: String,
+    pub rtmp_transponder_full_url: bool,
+    pub rtmp_push_auto_start: bool,
+    pub rtmp_push_auto_start_url: String,
+    pub media_dir: String,
+    pub aac_bitrate: usize,
+    /// Milliseconds.
+    pub connect_timeout: u64,
+    /// Milliseconds.
+    pub failed_linger: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -135,11 +151,30 @@ impl Config {
         if !self.media.advertised_ip.is_empty() && self.media.advertised_ip.parse::<IpAddr>().is_err() {
             return Err(format!("media.advertised_ip '{}' is not an IP address", self.media.advertised_ip));
         }
+        if self.rtmp.rtmp_push_auto_start && self.rtmp.rtmp_push_auto_start_url.is_empty() {
+            return Err("rtmp.rtmp_push_auto_start needs rtmp.rtmp_push_auto_start_url".into());
+        }
         let k = &self.session.keep_alive;
         if k.algorithm != KeepAliveAlgorithmName::None && (k.server_interval == 0 || k.probes == 0) {
             return Err("session.keep_alive.server_interval and probes must be above 0".into());
         }
         Ok(())
+    }
+
+    pub fn push_settings(&self) -> ferrophone_actors::media_context::PushSettings {
+        let r = &self.rtmp;
+        ferrophone_actors::media_context::PushSettings {
+            naming: ferrophone_actors::rtmp::target::NamingRules {
+                prefix: r.rtmp_transponder_stream_name_prefix.clone(),
+                full_url: r.rtmp_transponder_full_url,
+            },
+            media_dir: PathBuf::from(&r.media_dir),
+            aac_bitrate: r.aac_bitrate,
+            connect_timeout: Duration::from_millis(r.connect_timeout),
+            failed_linger: Duration::from_millis(r.failed_linger),
+            auto_start_url: (r.rtmp_push_auto_start && !r.rtmp_push_auto_start_url.is_empty())
+                .then(|| r.rtmp_push_auto_start_url.clone()),
+        }
     }
 
     pub fn tls_enabled(&self) -> bool {

@@ -10,7 +10,7 @@ use ferrophone_actors::media_context::MediaContext;
 use ferrophone_actors::webrtc::peer_setup::ResendBuffers;
 use ferrophone_actors::media_socket::MediaSocket;
 use ferrophone_actors::metrics::Metrics;
-use ferrophone_actors::registry::{Registry, ShutdownSessions};
+use ferrophone_actors::registry::{Registry, ShutdownSessions, ShutdownTransponders};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,6 +47,7 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
         media_socket.clone(),
         (advertised_ip, media_socket.local_addr().port()).into(),
         ResendBuffers { video: config.media.video_resend_packets, audio: config.media.audio_resend_packets },
+        config.push_settings(),
         media_workers,
     ));
     let state = AppState {
@@ -106,7 +107,9 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
     actix_web::rt::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down: telling sessions, then closing listeners");
+        let pushes = registry.send(ShutdownTransponders).await.unwrap_or(0);
         let told = registry.send(ShutdownSessions).await.unwrap_or(0);
+        tracing::info!(pushes, "RTMP pushes told to end");
         tracing::info!(sessions = told, "sessions told to close");
         // Let the close frames leave before the listeners stop.
         tokio::time::sleep(Duration::from_millis(200)).await;

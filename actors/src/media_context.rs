@@ -2,11 +2,28 @@
 //! reach it at, the server's DTLS identity, and the media threads peers and streams run on.
 
 use crate::media_socket::MediaSocket;
+use crate::rtmp::target::NamingRules;
 use crate::webrtc::peer_setup::{DtlsIdentity, ResendBuffers};
 use actix::{Arbiter, ArbiterHandle};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How streams are pushed to RTMP servers (WCS `rtmp_*` settings).
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    pub naming: NamingRules,
+    /// Where `/push/sound_on` finds its WAV files.
+    pub media_dir: PathBuf,
+    pub aac_bitrate: usize,
+    pub connect_timeout: Duration,
+    /// How long a failed push stays listed with its reason.
+    pub failed_linger: Duration,
+    /// `rtmp_push_auto_start_url`, when every published stream is pushed.
+    pub auto_start_url: Option<String>,
+}
 
 pub struct MediaContext {
     pub socket: Arc<MediaSocket>,
@@ -14,19 +31,27 @@ pub struct MediaContext {
     pub candidate: SocketAddr,
     pub identity: DtlsIdentity,
     pub resend_buffers: ResendBuffers,
+    pub push: Arc<PushSettings>,
     workers: Vec<ArbiterHandle>,
     next_worker: AtomicUsize,
 }
 
 impl MediaContext {
     /// Starts `threads` media arbiters (at least one).
-    pub fn new(socket: Arc<MediaSocket>, candidate: SocketAddr, resend_buffers: ResendBuffers, threads: usize) -> Self {
+    pub fn new(
+        socket: Arc<MediaSocket>,
+        candidate: SocketAddr,
+        resend_buffers: ResendBuffers,
+        push: PushSettings,
+        threads: usize,
+    ) -> Self {
         let workers = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
         MediaContext {
             socket,
             candidate,
             identity: DtlsIdentity::generate(),
             resend_buffers,
+            push: Arc::new(push),
             workers,
             next_worker: AtomicUsize::new(0),
         }

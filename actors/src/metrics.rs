@@ -51,6 +51,10 @@ pub struct Metrics {
     pub stream_frames_dropped: Family<StreamLabels, Counter>,
     pub stream_viewers: Family<StreamLabels, Gauge>,
     pub peers: Gauge,
+    pub rtmp_transponders: Gauge,
+    pub rtmp_bytes_sent: Counter,
+    pub rtmp_frames_dropped: Counter,
+    pub rtmp_failures: Family<KindLabels, Counter>,
 }
 
 impl Metrics {
@@ -77,6 +81,10 @@ impl Metrics {
             stream_frames_dropped: Family::default(),
             stream_viewers: Family::default(),
             peers: Gauge::default(),
+            rtmp_transponders: Gauge::default(),
+            rtmp_bytes_sent: Counter::default(),
+            rtmp_frames_dropped: Counter::default(),
+            rtmp_failures: Family::default(),
         };
         registry.register("ws_sockets_open", "Open WebSocket signalling connections", m.sockets_open.clone());
         registry.register("sessions_attached", "Client sessions with a live socket", m.sessions_attached.clone());
@@ -108,6 +116,14 @@ impl Metrics {
         );
         registry.register("stream_viewers", "Subscribers of each stream", m.stream_viewers.clone());
         registry.register("webrtc_peers", "Live WebRTC peers (publishers and players)", m.peers.clone());
+        registry.register("rtmp_transponders", "Live RTMP pushes", m.rtmp_transponders.clone());
+        registry.register("rtmp_bytes_sent", "Bytes written to RTMP servers", m.rtmp_bytes_sent.clone());
+        registry.register(
+            "rtmp_frames_dropped",
+            "Media messages an RTMP push dropped because its server was behind",
+            m.rtmp_frames_dropped.clone(),
+        );
+        registry.register("rtmp_push_failures", "RTMP pushes that failed, by kind", m.rtmp_failures.clone());
         registry.register(
             "process_resident_memory_bytes",
             "Resident set size of the server process",

@@ -3,6 +3,7 @@
 //! It never does a session's work itself.
 
 use crate::client_session::{Adopt, ClientSession, Terminate, TerminateReason, TerminateStream};
+use crate::rtmp_transponder::{RtmpTransponder, StopTransponder};
 use crate::stream::Stream;
 use crate::panic_guard::guarded;
 use crate::socket::SocketHandle;
@@ -67,6 +68,39 @@ pub struct StreamSummary {
     pub create_date: u64,
 }
 
+/// What REST shows of one RTMP push (`/rest-api/push/find_all`), the Transponder object of WCS.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TransponderSummary {
+    pub media_session_id: String,
+    /// The name published on the RTMP server (with the prefix).
+    pub stream_name: String,
+    /// The server stream it republishes.
+    pub source_stream_name: String,
+    /// The target, without credentials.
+    pub rtmp_url: String,
+    pub width: u32,
+    pub height: u32,
+    pub muted: bool,
+    pub sound_enabled: bool,
+    pub options: Value,
+    /// CONNECTING, PUBLISHING or FAILED.
+    pub status: String,
+    /// Why it failed, when it did.
+    pub info: String,
+    /// Bytes written to the RTMP server.
+    pub bytes_sent: u64,
+    /// Milliseconds since the epoch.
+    pub create_date: u64,
+}
+
+struct TransponderEntry {
+    summary: TransponderSummary,
+    /// The `rtmpUrl` as requested: one push per stream and URL.
+    requested_url: String,
+    addr: Option<Addr<RtmpTransponder>>,
+}
+
 struct MediaSessionEntry {
     summary: StreamSummary,
     owner: Addr<ClientSession>,
@@ -90,6 +124,7 @@ pub struct Registry {
     /// Publishers and players by mediaSessionId.
     media_sessions: HashMap<String, MediaSessionEntry>,
     published: HashMap<String, PublishedName>,
+    transponders: HashMap<String, TransponderEntry>,
 }
 
 impl Registry {
@@ -99,6 +134,7 @@ impl Registry {
             session_by_token: HashMap::new(),
             media_sessions: HashMap::new(),
             published: HashMap::new(),
+            transponders: HashMap::new(),
         }
     }
 
@@ -426,5 +462,116 @@ impl Handler<TerminateMediaSessions> for Registry {
                 entry.owner.do_send(TerminateStream { media_session_id: id });
             }
         }
+    }
+}
+
+/// A push is starting: refused when the same stream already goes to the same URL.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct ClaimTransponder {
+    pub summary: TransponderSummary,
+    pub requested_url: String,
+}
+
+impl Handler<ClaimTransponder> for Registry {
+    type Result = bool;
+    fn handle(&mut self, msg: ClaimTransponder, _: &mut Context<Self>) -> bool {
+        let taken = self.transponders.values().any(|t| {
+            t.summary.source_stream_name == msg.summary.source_stream_name
+                && t.requested_url == msg.requested_url
+                && t.summary.status != "FAILED"
+        });
+        if taken || self.transponders.contains_key(&msg.summary.media_session_id) {
+            return false;
+        }
+        let id = msg.summary.media_session_id.clone();
+        self.transponders.insert(id, TransponderEntry { summary: msg.summary, requested_url: msg.requested_url, addr: None });
+        true
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TransponderStarted {
+    pub media_session_id: String,
+    pub addr: Addr<RtmpTransponder>,
+}
+
+impl Handler<TransponderStarted> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: TransponderStarted, _: &mut Context<Self>) {
+        if let Some(entry) = self.transponders.get_mut(&msg.media_session_id) {
+            entry.addr = Some(msg.addr);
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UpdateTransponder {
+    pub summary: TransponderSummary,
+}
+
+impl Handler<UpdateTransponder> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: UpdateTransponder, _: &mut Context<Self>) {
+        if let Some(entry) = self.transponders.get_mut(&msg.summary.media_session_id) {
+            entry.summary = msg.summary;
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseTransponder {
+    pub media_session_id: String,
+}
+
+impl Handler<ReleaseTransponder> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: ReleaseTransponder, _: &mut Context<Self>) {
+        self.transponders.remove(&msg.media_session_id);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Vec<TransponderSummary>")]
+pub struct ListTransponders;
+
+impl Handler<ListTransponders> for Registry {
+    type Result = MessageResult<ListTransponders>;
+    fn handle(&mut self, _: ListTransponders, _: &mut Context<Self>) -> Self::Result {
+        let mut list: Vec<TransponderSummary> = self.transponders.values().map(|t| t.summary.clone()).collect();
+        list.sort_by(|a, b| (a.create_date, &a.media_session_id).cmp(&(b.create_date, &b.media_session_id)));
+        MessageResult(list)
+    }
+}
+
+/// The transponder with this mediaSessionId, to command it.
+#[derive(Message)]
+#[rtype(result = "Option<Addr<RtmpTransponder>>")]
+pub struct FindTransponder {
+    pub media_session_id: String,
+}
+
+impl Handler<FindTransponder> for Registry {
+    type Result = Option<Addr<RtmpTransponder>>;
+    fn handle(&mut self, msg: FindTransponder, _: &mut Context<Self>) -> Self::Result {
+        self.transponders.get(&msg.media_session_id).and_then(|t| t.addr.clone())
+    }
+}
+
+/// Server shutdown: pushes end politely (FCUnpublish) before the process goes.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ShutdownTransponders;
+
+impl Handler<ShutdownTransponders> for Registry {
+    type Result = usize;
+    fn handle(&mut self, _: ShutdownTransponders, _: &mut Context<Self>) -> usize {
+        for addr in self.transponders.values().filter_map(|t| t.addr.as_ref()) {
+            addr.do_send(StopTransponder { info: "Server shutting down".into() });
+        }
+        self.transponders.len()
     }
 }

@@ -3,14 +3,16 @@
 //! per subscriber. A subscriber whose channel is full loses frames (video until the next
 //! keyframe), which is counted and never slows the publisher or the other subscribers.
 
-use crate::media::{MediaFrame, MediaKind, StreamTracks};
+use crate::media::{CodecName, MediaFrame, MediaKind, StreamTracks, TrackCodec};
 use crate::metrics::{Metrics, StreamLabels};
 use crate::registry::{Registry, StreamStatsUpdate};
+use crate::transcode::{spawn_opus_to_aac, AAC_CHANNELS, AAC_SAMPLE_RATE};
 use actix::prelude::*;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -37,8 +39,17 @@ pub struct RelayStreamEvent {
     pub payload: Option<Value>,
 }
 
+/// In which form a subscriber takes the audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioForm {
+    AsPublished,
+    /// AAC, for RTMP: the stream transcodes once for all such subscribers.
+    Aac,
+}
+
 struct Subscriber {
     frames: mpsc::Sender<MediaFrame>,
+    audio: AudioForm,
     waiting_keyframe: bool,
     /// It fell behind: what it skips until the next keyframe is lost, and counted.
     behind: bool,
@@ -67,7 +78,19 @@ pub struct Stream {
     counters: StreamCounters,
     bytes_since_stats: u64,
     span: tracing::Span,
+    name: String,
+    aac_bitrate: usize,
+    /// The Opus → AAC transcoder while someone takes AAC.
+    aac: Option<AacSide>,
 }
+
+struct AacSide {
+    input: mpsc::Sender<MediaFrame>,
+    silence: Arc<[u8]>,
+}
+
+/// An AAC frame from the stream's transcoder.
+struct TranscodedAudio(MediaFrame);
 
 impl Stream {
     pub fn new(
@@ -89,6 +112,9 @@ impl Stream {
         };
         let span = tracing::info_span!("stream", name = %name);
         Stream {
+            name,
+            aac_bitrate: 96_000,
+            aac: None,
             publisher_media_session_id,
             tracks,
             publisher,
@@ -156,9 +182,43 @@ impl StreamHandler<MediaFrame> for Stream {
         self.counters.frames_in.inc();
         self.counters.bytes_in.inc_by(frame.data.len() as u64);
         self.bytes_since_stats += frame.data.len() as u64;
+        if frame.kind == MediaKind::Audio {
+            if let Some(aac) = &self.aac {
+                if aac.input.try_send(frame.clone()).is_err() {
+                    self.counters.frames_dropped.inc();
+                }
+            }
+        }
+        self.fan_out(&frame, |s| frame.kind == MediaKind::Video || s.audio == AudioForm::AsPublished);
+    }
+
+    /// The publisher's channel closed: the publisher is gone, so is the stream.
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl StreamHandler<TranscodedAudio> for Stream {
+    fn handle(&mut self, TranscodedAudio(frame): TranscodedAudio, _: &mut Context<Self>) {
+        self.fan_out(&frame, |s| s.audio == AudioForm::Aac);
+    }
+
+    /// The transcoder stopped (no AAC subscriber is left); the stream goes on.
+    fn finished(&mut self, _: &mut Context<Self>) {}
+}
+
+impl Stream {
+    /// Sets how AAC for RTMP is encoded.
+    pub fn with_aac_bitrate(mut self, bitrate: usize) -> Self {
+        self.aac_bitrate = bitrate;
+        self
+    }
+
+    /// Hands `frame` to every subscriber `wants` it, by the drop policy of the module docs.
+    fn fan_out(&mut self, frame: &MediaFrame, wants: impl Fn(&Subscriber) -> bool) {
         let mut lost_video = false;
         let mut gone = Vec::new();
-        for (id, subscriber) in &mut self.subscribers {
+        for (id, subscriber) in self.subscribers.iter_mut().filter(|(_, s)| wants(s)) {
             if frame.kind == MediaKind::Video && subscriber.waiting_keyframe {
                 if !frame.keyframe {
                     if subscriber.behind {
@@ -190,19 +250,52 @@ impl StreamHandler<MediaFrame> for Stream {
         if lost_video {
             self.request_keyframe();
         }
+        self.stop_unused_transcoder();
     }
 
-    /// The publisher's channel closed: the publisher is gone, so is the stream.
-    fn finished(&mut self, ctx: &mut Context<Self>) {
-        ctx.stop();
+    /// The AAC form of the audio, for a new AAC subscriber: the transcoder starts with the
+    /// first one. None when the stream's audio cannot become AAC.
+    fn aac_track(&mut self, ctx: &mut Context<Self>) -> Option<(TrackCodec, Arc<[u8]>)> {
+        let audio = self.tracks.audio.as_ref()?;
+        if audio.name != CodecName::Opus {
+            tracing::warn!(parent: &self.span, codec = ?audio.name, "no AAC for this audio codec yet; RTMP gets video only");
+            return None;
+        }
+        if self.aac.is_none() {
+            match spawn_opus_to_aac(&self.name, self.aac_bitrate) {
+                Ok(track) => {
+                    ctx.add_stream(futures_util::stream::unfold(track.output, |mut rx| async move {
+                        rx.recv().await.map(|f| (TranscodedAudio(f), rx))
+                    }));
+                    self.aac = Some(AacSide { input: track.input, silence: track.silence });
+                    tracing::info!(parent: &self.span, "Opus to AAC transcoding started");
+                }
+                Err(e) => {
+                    tracing::error!(parent: &self.span, error = %e, "cannot start Opus to AAC transcoding");
+                    return None;
+                }
+            }
+        }
+        let codec = TrackCodec { name: CodecName::Aac, clock_rate: AAC_SAMPLE_RATE, channels: Some(AAC_CHANNELS), fmtp: String::new() };
+        Some((codec, self.aac.as_ref()?.silence.clone()))
+    }
+
+    fn stop_unused_transcoder(&mut self) {
+        if self.aac.is_some() && !self.subscribers.values().any(|s| s.audio == AudioForm::Aac) {
+            self.aac = None;
+            tracing::info!(parent: &self.span, "Opus to AAC transcoding stopped");
+        }
     }
 }
 
 /// What a new subscriber gets: the stream's codecs and its own channel of frames.
 pub struct Subscription {
     pub id: u64,
+    /// The codecs this subscriber gets (AAC audio when it asked for it and it is possible).
     pub tracks: StreamTracks,
     pub frames: mpsc::Receiver<MediaFrame>,
+    /// One AAC frame of silence, when the audio is AAC.
+    pub aac_silence: Option<Arc<[u8]>>,
 }
 
 #[derive(Message)]
@@ -210,11 +303,19 @@ pub struct Subscription {
 pub struct Subscribe {
     pub media_session_id: String,
     pub events: Recipient<RelayStreamEvent>,
+    pub audio: AudioForm,
 }
 
 impl Handler<Subscribe> for Stream {
     type Result = MessageResult<Subscribe>;
-    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Subscribe, ctx: &mut Context<Self>) -> Self::Result {
+        let mut tracks = self.tracks.clone();
+        let mut aac_silence = None;
+        if msg.audio == AudioForm::Aac {
+            let aac = self.aac_track(ctx);
+            tracks.audio = aac.as_ref().map(|(codec, _)| codec.clone());
+            aac_silence = aac.map(|(_, silence)| silence);
+        }
         let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
         let id = self.next_subscriber;
         self.next_subscriber += 1;
@@ -222,6 +323,7 @@ impl Handler<Subscribe> for Stream {
             id,
             Subscriber {
                 frames: tx,
+                audio: msg.audio,
                 waiting_keyframe: self.tracks.video.is_some(),
                 behind: false,
                 media_session_id: msg.media_session_id,
@@ -229,7 +331,7 @@ impl Handler<Subscribe> for Stream {
             },
         );
         self.counters.viewers.set(self.subscribers.len() as i64);
-        MessageResult(Subscription { id, tracks: self.tracks.clone(), frames: rx })
+        MessageResult(Subscription { id, tracks, frames: rx, aac_silence })
     }
 }
 
@@ -244,6 +346,7 @@ impl Handler<Unsubscribe> for Stream {
     fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
         self.subscribers.remove(&msg.id);
         self.counters.viewers.set(self.subscribers.len() as i64);
+        self.stop_unused_transcoder();
     }
 }
 
@@ -283,8 +386,6 @@ impl Handler<PublisherEvent> for Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::{CodecName, TrackCodec};
-    use std::sync::Arc;
 
     struct Publisher;
     impl Actor for Publisher {
@@ -330,7 +431,7 @@ mod tests {
             ctx.add_stream(futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
             Stream::new("s".into(), "p".into(), tracks, Publisher.start().recipient(), Registry::new().start(), metrics.clone())
         });
-        let subscribe = || Subscribe { media_session_id: "v".into(), events: Events.start().recipient() };
+        let subscribe = || Subscribe { media_session_id: "v".into(), events: Events.start().recipient(), audio: AudioForm::AsPublished };
         let mut fast = stream.send(subscribe()).await.unwrap();
         let mut slow = stream.send(subscribe()).await.unwrap();
 

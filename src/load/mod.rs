@@ -1,10 +1,12 @@
 //! `ferrophone load ...`: drives a running server (this one, or another one side by side) with
 //! many real clients and reports what they saw. Benchmarks, not tests.
 
+pub mod encoded_media;
 mod latency;
 pub mod rtp_counter;
 mod server_probe;
 mod sessions;
+pub mod publisher;
 pub mod signalling;
 pub mod stream_client;
 mod streams;

@@ -61,8 +61,20 @@ pub async fn publish(
     audio: bool,
     video: Option<VideoCodec>,
 ) -> Result<MediaSession, StartError> {
+    publish_with(signalling, name, audio, video, json!({})).await
+}
+
+/// A publish with `extra` fields in the request (`rtmpUrl`, `record`, ...).
+pub async fn publish_with(
+    signalling: &mut Signalling,
+    name: &str,
+    audio: bool,
+    video: Option<VideoCodec>,
+    extra: Value,
+) -> Result<MediaSession, StartError> {
     let (peer, offer) = ClientPeer::offer(Role::Publish, audio, video).await?;
-    let request = json!({"name": name, "published": true, "hasAudio": audio, "hasVideo": video.is_some(), "sdp": offer});
+    let mut request = json!({"name": name, "published": true, "hasAudio": audio, "hasVideo": video.is_some(), "sdp": offer});
+    request.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
     start(signalling, peer, "publishStream", request, "PUBLISHING").await
 }
 

@@ -1,16 +1,18 @@
-//! `ferrophone load publish` and `ferrophone load play`: a synthetic WebRTC publisher, and many
+//! `ferrophone load publish` and `ferrophone load play`: a WebRTC publisher, and many
 //! str0m viewers of one stream, with time to the first decodable frame, packet loss and the
 //! server's CPU and memory per viewer.
 
 use super::latency::{ms, Latencies};
 use super::server_probe::{health_or_warn, Health};
 use super::signalling::Signalling;
-use super::stream_client::{play, publish, MediaSession};
-use super::synthetic_media::{opus_frame, SyntheticVideo, VideoCodec};
+use super::encoded_media::encode_clip;
+use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
+use super::stream_client::{play, MediaSession};
+use super::synthetic_media::VideoCodec;
 use clap::Args;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use str0m::format::CodecExtra;
@@ -35,6 +37,13 @@ pub struct PublishArgs {
     /// Seconds to publish.
     #[arg(long, default_value_t = 60)]
     pub duration: u64,
+    /// Send a real H.264 + Opus clip (640x360, x264 and libopus, made at start) instead of
+    /// synthetic frames, so that what the server passes on is decodable.
+    #[arg(long)]
+    pub clip: bool,
+    /// Publish with this rtmpUrl (WebRTC as RTMP).
+    #[arg(long)]
+    pub rtmp_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -69,62 +78,28 @@ pub struct PlayArgs {
     health_url: String,
 }
 
-/// Publishes in real time until `stop` (or the duration) ends it, answering keyframe requests.
-async fn run_publisher(args: PublishArgs, mut stop: watch::Receiver<bool>, sent: Arc<AtomicU64>) -> Result<(), String> {
-    let mut signalling = Signalling::connect(&args.url, json!({})).await?;
-    let mut session = publish(&mut signalling, &args.stream, true, Some(args.codec)).await.map_err(|e| e.info())?;
-    let (audio, video_mid) = (session.peer.audio.ok_or("no audio track")?, session.peer.video.ok_or("no video track")?);
-    let mut video = SyntheticVideo::new(args.codec, args.bitrate, args.fps, u64::from(args.fps) * 2);
-    let start = Instant::now();
-    let end = start + Duration::from_secs(args.duration);
-    let frame_interval = Duration::from_secs_f64(1.0 / f64::from(args.fps.max(1)));
-    let (mut next_audio, mut next_video, mut audio_frames, mut video_frames) = (start, start, 0u64, 0u64);
-    while Instant::now() < end && !*stop.borrow() {
-        let now = Instant::now();
-        if now >= next_audio {
-            session.peer.write(audio, audio_frames * 960, 48_000, opus_frame(audio_frames, 60))?;
-            audio_frames += 1;
-            next_audio += Duration::from_millis(20);
-        }
-        if now >= next_video {
-            let (frame, _) = video.next_frame();
-            session.peer.write(video_mid, video_frames * 90_000 / u64::from(args.fps.max(1)), 90_000, frame)?;
-            video_frames += 1;
-            sent.fetch_add(1, Ordering::Relaxed);
-            next_video += frame_interval;
-        }
-        let wake = next_audio.min(next_video);
-        tokio::select! {
-            _ = stop.changed() => {}
-            event = session.peer.next_event(wake) => {
-                if let Some(Event::KeyframeRequest(_)) = event? {
-                    video.request_keyframe();
-                }
-            }
-            message = signalling.next(wake.saturating_duration_since(Instant::now())) => { message?; }
-        }
+impl PublishArgs {
+    async fn spec(&self) -> Result<PublisherSpec, String> {
+        let media = if self.clip {
+            let clip = tokio::task::spawn_blocking(|| encode_clip(10, 640, 360, 30, 440.0)).await.map_err(|e| e.to_string())??;
+            PublisherMedia::Clip(Arc::new(clip))
+        } else {
+            PublisherMedia::Synthetic { codec: self.codec, bitrate: self.bitrate, fps: self.fps }
+        };
+        Ok(PublisherSpec { url: self.url.clone(), stream: self.stream.clone(), media, rtmp_url: self.rtmp_url.clone() })
     }
-    signalling.send("unPublishStream", json!({"mediaSessionId": session.media_session_id, "name": args.stream})).await?;
-    Ok(())
 }
 
 pub async fn run_publish(args: PublishArgs) -> Result<(), String> {
-    let (_stop_tx, stop) = watch::channel(false);
-    let sent = Arc::new(AtomicU64::new(0));
-    let reporter = {
-        let sent = sent.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                eprintln!("published {} video frames", sent.load(Ordering::Relaxed));
-            }
-        })
-    };
-    let result = run_publisher(args, stop, sent).await;
-    reporter.abort();
-    result
+    let publisher = start_publisher(args.spec().await?).await?;
+    eprintln!("publishing '{}' for {} s", args.stream, args.duration);
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(args.duration)) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    let frames = publisher.stop().await?;
+    println!("published {frames} video frames of '{}'", args.stream);
+    Ok(())
 }
 
 #[derive(Default)]
@@ -214,20 +189,14 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
         return Err("--viewers and --rate must be above 0".into());
     }
     let (stop_tx, stop) = watch::channel(false);
-    let publisher = args.publish.map(|codec| {
-        let publish_args = PublishArgs {
-            url: args.url.clone(),
-            stream: args.stream.clone(),
-            codec,
-            bitrate: args.bitrate,
-            fps: 30,
-            duration: u64::MAX / 4,
-        };
-        tokio::spawn(run_publisher(publish_args, stop.clone(), Arc::new(AtomicU64::new(0))))
-    });
-    if publisher.is_some() {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    let publisher = match args.publish {
+        Some(codec) => {
+            let media = PublisherMedia::Synthetic { codec, bitrate: args.bitrate, fps: 30 };
+            let spec = PublisherSpec { url: args.url.clone(), stream: args.stream.clone(), media, rtmp_url: None };
+            Some(start_publisher(spec).await?)
+        }
+        None => None,
+    };
     let before = health_or_warn(&args.health_url).await;
     let measured_from = Instant::now();
     let tally = Arc::new(Tally::default());
@@ -258,7 +227,7 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
     }
     progress.abort();
     if let Some(publisher) = publisher {
-        if let Ok(Err(e)) = publisher.await {
+        if let Err(e) = publisher.stop().await {
             eprintln!("publisher: {e}");
         }
     }

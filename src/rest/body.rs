@@ -38,6 +38,15 @@ impl RestBody {
         }
     }
 
+    /// A JSON object.
+    pub fn optional_object(&self, field: &str) -> Result<Option<Value>, RestError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v @ Value::Object(_)) => Ok(Some(v.clone())),
+            Some(_) => Err(RestError::bad_request(format!("Field '{field}' must be an object"))),
+        }
+    }
+
     /// An array of strings; a single string counts as a list of one.
     pub fn optional_string_list(&self, field: &str) -> Result<Option<Vec<String>>, RestError> {
         match self.0.get(field) {

@@ -19,6 +19,10 @@ impl RestError {
         RestError { status: StatusCode::NOT_FOUND, message: message.into() }
     }
 
+    pub fn conflict(message: impl Into<String>) -> Self {
+        RestError { status: StatusCode::CONFLICT, message: message.into() }
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         RestError { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into() }
     }

@@ -4,6 +4,7 @@
 mod body;
 mod connection;
 mod error;
+mod push;
 mod stream;
 
 pub use error::RestError;
@@ -18,6 +19,14 @@ pub fn scope() -> actix_web::Scope {
     let scope = get_and_post(scope, "/stream/find_all", stream::find_all);
     let scope = get_and_post(scope, "/stream/find", stream::find);
     let scope = get_and_post(scope, "/stream/terminate", stream::terminate);
+    let scope = get_and_post(scope, "/push/startup", push::startup);
+    let scope = get_and_post(scope, "/push/find", push::find);
+    let scope = get_and_post(scope, "/push/find_all", push::find_all);
+    let scope = get_and_post(scope, "/push/terminate", push::terminate);
+    let scope = get_and_post(scope, "/push/mute", push::mute);
+    let scope = get_and_post(scope, "/push/unmute", push::unmute);
+    let scope = get_and_post(scope, "/push/sound_on", push::sound_on);
+    let scope = get_and_post(scope, "/push/sound_off", push::sound_off);
     scope.default_service(web::to(unknown_method))
 }
 

@@ -4,10 +4,11 @@
 use super::ClientSession;
 use crate::media::StreamTracks;
 use crate::panic_guard::guarded;
+use crate::push::{start_push, PushRequest};
 use crate::registry::{
     ClaimError, ClaimMediaSession, FindStream, ReleaseMediaSession, StreamPublished, StreamSummary, UpdateMediaSession,
 };
-use crate::stream::{RelayStreamEvent, Stream, Subscribe, Subscription, PUBLISHER_QUEUE};
+use crate::stream::{AudioForm, RelayStreamEvent, Stream, Subscribe, Subscription, PUBLISHER_QUEUE};
 use crate::webrtc::peer_setup::{setup_player, setup_publisher, PeerSetup, SetupParams};
 use crate::webrtc_peer::{PeerEnd, PeerEvent, PeerEventKind, Role, StopPeer, WebRtcPeer};
 use crate::websdk::stream_status::{info, status, MutedState};
@@ -160,6 +161,35 @@ impl ClientSession {
         self.registry.do_send(UpdateMediaSession { summary: self.summary_of(&event) });
         tracing::info!(media_session_id = %id, name = %request.name, "publishing");
         self.streams.insert(id, OwnedStream { peer, stream: Some(stream), event });
+        self.start_pushes(&request, ctx);
+    }
+
+    /// `rtmpUrl` on the publish (WebRTC as RTMP, spec §6.7) and `rtmp_push_auto_start`: the
+    /// stream is republished as soon as it is publishing. A push that fails is logged and
+    /// listed in `/push/find_all`; the stream goes on.
+    fn start_pushes(&mut self, request: &StreamRequest, ctx: &mut Context<Self>) {
+        let urls = request.rtmp_url.iter().chain(self.media.push.auto_start_url.iter());
+        for rtmp_url in urls {
+            let push = PushRequest {
+                stream_name: request.name.clone(),
+                rtmp_url: rtmp_url.clone(),
+                full_url: None,
+                options: serde_json::json!({}),
+                muted: false,
+                sound: None,
+            };
+            let started = start_push(self.registry.clone(), self.media.clone(), self.metrics.clone(), push);
+            let span = self.span.clone();
+            ctx.spawn(
+                async move {
+                    match started.await {
+                        Ok(t) => tracing::info!(parent: &span, push = %t.media_session_id, url = %t.rtmp_url, "RTMP push started"),
+                        Err(e) => tracing::warn!(parent: &span, "RTMP push not started: {e}"),
+                    }
+                }
+                .into_actor(self),
+            );
+        }
     }
 
     pub(super) fn play(&mut self, request: StreamRequest, ctx: &mut Context<Self>) {
@@ -177,7 +207,7 @@ impl ClientSession {
             }
             let stream = registry.send(FindStream { name }).await.ok().flatten().ok_or(info::STREAM_NOT_FOUND)?;
             let subscription =
-                stream.send(Subscribe { media_session_id: id, events }).await.map_err(|_| info::STREAM_NOT_FOUND)?;
+                stream.send(Subscribe { media_session_id: id, events, audio: AudioForm::AsPublished }).await.map_err(|_| info::STREAM_NOT_FOUND)?;
             Ok((stream, subscription))
         };
         ctx.wait(found.into_actor(self).map(move |found, act, ctx| match found {

@@ -11,6 +11,8 @@ pub enum CodecName {
     G722,
     H264,
     Vp8,
+    /// AAC-LC: what RTMP takes, made by transcoding; never negotiated with a browser.
+    Aac,
 }
 
 impl CodecName {
@@ -43,6 +45,7 @@ impl CodecName {
             CodecName::G722 => "G722",
             CodecName::H264 => "H264",
             CodecName::Vp8 => "VP8",
+            CodecName::Aac => "mpeg4-generic",
         }
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod adobe_auth;
 pub mod flv;
+pub mod media_clock;
 pub mod publisher;
 pub mod target;

@@ -102,6 +102,21 @@ impl RtmpTarget {
     }
 }
 
+/// `rtmp_url` without the `user:pass@` part, for showing.
+pub fn without_credentials(rtmp_url: &str) -> String {
+    match rtmp_url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+            match path {
+                Some(path) => format!("{scheme}://{host}/{path}"),
+                None => format!("{scheme}://{host}"),
+            }
+        }
+        None => rtmp_url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +153,12 @@ mod tests {
         assert!(!format!("{t:?}").contains("s3cret@"), "credentials never show");
         assert!(!t.display_url().contains("alice"));
         assert!(RtmpTarget::resolve("rtmp://h/live", "x", &rules).is_err(), "a full URL needs app and name");
+    }
+
+    #[test]
+    fn credentials_are_cut_for_display() {
+        assert_eq!(without_credentials("rtmp://a:b@h:1935/live/x?y=1"), "rtmp://h:1935/live/x?y=1");
+        assert_eq!(without_credentials("rtmp://h/live"), "rtmp://h/live");
     }
 
     #[test]

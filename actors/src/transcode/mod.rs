@@ -1,16 +1,21 @@
-//! Audio transcoding with FFmpeg (ffmpeg-next): Opus from WebRTC to AAC for RTMP, WAV files to
-//! AAC for sound insertion, and AAC silence for muting. Everything here is blocking CPU work:
+//! Transcoding with FFmpeg (ffmpeg-next): Opus from WebRTC to AAC for RTMP, WAV files to AAC
+//! for sound insertion, AAC silence for muting, and the H.264 and Opus encoders of generated
+//! media. Everything here is blocking CPU work:
 //! it runs on transcoder threads, never on actor threads.
 
 mod aac_encoder;
+mod h264_encoder;
 mod opus_decoder;
+mod opus_encoder;
 mod opus_to_aac;
 mod resample;
 mod sound_file;
 pub mod wav;
 
 pub use aac_encoder::{AacEncoder, AAC_CHANNELS, AAC_SAMPLES_PER_FRAME, AAC_SAMPLE_RATE};
+pub use h264_encoder::H264Encoder;
 pub use opus_decoder::OpusDecoder;
+pub use opus_encoder::{OpusEncoder, OPUS_FRAME_SAMPLES};
 pub use opus_to_aac::{spawn_opus_to_aac, AacTrack};
 pub use sound_file::{load_sound_file, SoundFileError};
 

@@ -88,38 +88,15 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
-    /// Opus packets of a tone, encoded by FFmpeg's libopus.
+    /// Opus packets of a 440 Hz tone.
     fn opus_tone(frames: usize) -> Vec<Vec<u8>> {
-        use ffmpeg_next::format::sample::{Sample, Type};
-        use ffmpeg_next::util::channel_layout::ChannelLayout;
-        super::super::init();
-        let codec = ffmpeg_next::encoder::find_by_name("libopus").unwrap();
-        let mut encoder = ffmpeg_next::codec::Context::new_with_codec(codec).encoder().audio().unwrap();
-        encoder.set_rate(48_000);
-        super::super::aac_encoder::set_stereo(&mut encoder);
-        encoder.set_format(Sample::I16(Type::Packed));
-        encoder.set_bit_rate(64_000);
-        encoder.set_time_base((1, 48_000));
-        let mut encoder = encoder.open_as(codec).unwrap();
-        let mut packets = Vec::new();
-        for f in 0..frames {
-            let mut frame = ffmpeg_next::frame::Audio::new(Sample::I16(Type::Packed), 960, ChannelLayout::STEREO);
-            frame.set_rate(48_000);
-            let samples: Vec<u8> = (0..960)
-                .flat_map(|i| {
-                    let v = (((f * 960 + i) as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 12_000.0) as i16;
-                    [v.to_le_bytes(), v.to_le_bytes()].concat()
-                })
-                .collect();
-            frame.data_mut(0)[..samples.len()].copy_from_slice(&samples);
-            frame.set_pts(Some((f * 960) as i64));
-            encoder.send_frame(&frame).unwrap();
-            let mut packet = ffmpeg_next::Packet::empty();
-            while encoder.receive_packet(&mut packet).is_ok() {
-                packets.push(packet.data().unwrap().to_vec());
-            }
-        }
-        packets
+        let mut encoder = super::super::OpusEncoder::new(64_000).unwrap();
+        (0..frames)
+            .flat_map(|f| {
+                let tone: Vec<f32> = (0..960).map(|i| (((f * 960 + i) as f32) * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 0.4).collect();
+                encoder.encode(&Stereo { left: tone.clone(), right: tone }).unwrap()
+            })
+            .collect()
     }
 
     #[test]

@@ -158,6 +158,7 @@ fn add_codec(config: &mut str0m::RtcConfig, offered: &OfferedCodec) -> Result<()
         crate::media::CodecName::G722 => str0m::format::Codec::G722,
         crate::media::CodecName::H264 => str0m::format::Codec::H264,
         crate::media::CodecName::Vp8 => str0m::format::Codec::Vp8,
+        crate::media::CodecName::Aac => return Err(SetupError::NoCommonCodecs),
     };
     // str0m counts G.722 at 16 kHz although its RTP clock (and rtpmap) says 8 kHz.
     let clock = if codec == str0m::format::Codec::G722 { 16_000 } else { offered.codec.clock_rate };

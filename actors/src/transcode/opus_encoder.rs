@@ -1,0 +1,50 @@
+//! Opus encoding (libopus) of 48 kHz stereo in 20 ms packets, as WebRTC sends it.
+
+use super::aac_encoder::set_stereo;
+use super::{init, Stereo, TranscodeError};
+use ffmpeg_next::codec;
+use ffmpeg_next::format::sample::{Sample, Type};
+use ffmpeg_next::frame;
+use ffmpeg_next::util::channel_layout::ChannelLayout;
+use ffmpeg_next::Packet;
+
+pub const OPUS_FRAME_SAMPLES: usize = 960;
+
+pub struct OpusEncoder {
+    encoder: ffmpeg_next::encoder::Audio,
+    next_pts: i64,
+}
+
+impl OpusEncoder {
+    pub fn new(bitrate: usize) -> Result<Self, TranscodeError> {
+        init();
+        let codec = ffmpeg_next::encoder::find_by_name("libopus").ok_or(TranscodeError("no libopus in FFmpeg".into()))?;
+        let mut encoder = codec::Context::new_with_codec(codec).encoder().audio()?;
+        encoder.set_rate(48_000);
+        set_stereo(&mut encoder);
+        encoder.set_format(Sample::F32(Type::Packed));
+        encoder.set_bit_rate(bitrate);
+        encoder.set_time_base((1, 48_000));
+        Ok(OpusEncoder { encoder: encoder.open_as(codec)?, next_pts: 0 })
+    }
+
+    /// Encodes exactly 20 ms (960 samples); returns the packets ready.
+    pub fn encode(&mut self, samples: &Stereo) -> Result<Vec<Vec<u8>>, TranscodeError> {
+        if samples.len() != OPUS_FRAME_SAMPLES {
+            return Err(TranscodeError(format!("Opus takes {OPUS_FRAME_SAMPLES} samples, not {}", samples.len())));
+        }
+        let mut frame = frame::Audio::new(Sample::F32(Type::Packed), OPUS_FRAME_SAMPLES, ChannelLayout::STEREO);
+        frame.set_rate(48_000);
+        let interleaved: Vec<u8> = samples.left.iter().zip(&samples.right).flat_map(|(l, r)| [l.to_le_bytes(), r.to_le_bytes()].concat()).collect();
+        frame.data_mut(0)[..interleaved.len()].copy_from_slice(&interleaved);
+        frame.set_pts(Some(self.next_pts));
+        self.next_pts += OPUS_FRAME_SAMPLES as i64;
+        self.encoder.send_frame(&frame)?;
+        let mut out = Vec::new();
+        let mut packet = Packet::empty();
+        while self.encoder.receive_packet(&mut packet).is_ok() {
+            out.push(packet.data().unwrap_or_default().to_vec());
+        }
+        Ok(out)
+    }
+}

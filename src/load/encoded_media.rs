@@ -1,0 +1,49 @@
+//! Real media for publishers whose output must be decodable (RTMP pushes checked by ffprobe):
+//! a moving test pattern encoded with libx264 and a tone encoded with libopus, made once and
+//! played in a loop.
+
+use ferrophone_actors::transcode::{H264Encoder, OpusEncoder, Stereo, OPUS_FRAME_SAMPLES};
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::frame;
+
+pub struct EncodedClip {
+    /// Annex B access units and whether each is a keyframe.
+    pub video: Vec<(Vec<u8>, bool)>,
+    /// 20 ms Opus packets.
+    pub audio: Vec<Vec<u8>>,
+    pub fps: u32,
+}
+
+/// `seconds` of video (keyframe every half second) and of a `tone_hz` tone.
+pub fn encode_clip(seconds: u32, width: u32, height: u32, fps: u32, tone_hz: f32) -> Result<EncodedClip, String> {
+    let mut encoder = H264Encoder::new(width, height, fps, 500_000, (fps / 2).max(1)).map_err(|e| e.0)?;
+    let mut picture = frame::Video::new(Pixel::YUV420P, width, height);
+    let mut video = Vec::new();
+    for n in 0..seconds * fps {
+        paint(&mut picture, n);
+        video.extend(encoder.encode(&mut picture, false).map_err(|e| e.0)?);
+    }
+    let mut opus = OpusEncoder::new(64_000).map_err(|e| e.0)?;
+    let mut audio = Vec::new();
+    for f in 0..(seconds as usize * 50) {
+        let tone: Vec<f32> = (0..OPUS_FRAME_SAMPLES)
+            .map(|i| (((f * OPUS_FRAME_SAMPLES + i) as f32) * tone_hz * std::f32::consts::TAU / 48_000.0).sin() * 0.4)
+            .collect();
+        audio.extend(opus.encode(&Stereo { left: tone.clone(), right: tone }).map_err(|e| e.0)?);
+    }
+    Ok(EncodedClip { video, audio, fps })
+}
+
+/// A diagonal gradient that moves, and colour that drifts: every picture differs.
+fn paint(picture: &mut frame::Video, n: u32) {
+    let (width, height) = (picture.width() as usize, picture.height() as usize);
+    let stride = picture.stride(0);
+    let luma = picture.data_mut(0);
+    for y in 0..height {
+        for x in 0..width {
+            luma[y * stride + x] = ((x + y + n as usize * 4) & 0xff) as u8;
+        }
+    }
+    picture.data_mut(1).fill((64 + n % 128) as u8);
+    picture.data_mut(2).fill((192 - n % 128) as u8);
+}
