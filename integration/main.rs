@@ -9,6 +9,7 @@ mod keepalive_reattach;
 mod media_port_security;
 mod panic_isolation;
 mod rest_api;
+mod rtmp_push;
 mod shutdown;
 mod tls;
 mod webrtc_streams;

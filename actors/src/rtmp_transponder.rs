@@ -407,7 +407,12 @@ impl StreamHandler<Incoming> for RtmpTransponder {
                 self.fail("closed", format!("RTMP connection failed: {e}"), ctx)
             }
             Incoming::Closed { generation } if Some(generation) == current => {
-                self.fail("closed", "The RTMP server closed the connection".into(), ctx)
+                let publishing = self.connection.as_ref().is_some_and(|c| c.publisher.is_publishing());
+                if publishing {
+                    self.fail("closed", "The RTMP server closed the connection".into(), ctx)
+                } else {
+                    self.fail("refused", "The RTMP server closed the connection before the publish started (refused)".into(), ctx)
+                }
             }
             _ => {}
         }

@@ -1,7 +1,10 @@
 //! The server under test and the clients that talk to it.
 
+pub mod media_check;
+mod nginx;
 mod server;
 mod ws_client;
 
+pub use nginx::Nginx;
 pub use server::Server;
 pub use ws_client::WsClient;
