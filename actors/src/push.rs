@@ -6,6 +6,7 @@ use crate::metrics::Metrics;
 use crate::registry::{ClaimTransponder, FindStream, Registry, TransponderStarted, TransponderSummary};
 use crate::rtmp::target::{without_credentials, NamingRules, RtmpTarget};
 use crate::rtmp_transponder::{RtmpTransponder, SetMuted, SoundOn};
+use crate::transcode::SoundFrames;
 use actix::prelude::*;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::Value;
@@ -21,7 +22,7 @@ pub struct PushRequest {
     pub options: Value,
     pub muted: bool,
     /// A sound file's AAC frames to play from the start, and whether to loop it.
-    pub sound: Option<(Arc<Vec<Arc<[u8]>>>, bool)>,
+    pub sound: Option<(SoundFrames, bool)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use crate::rtmp::media_clock::MediaClock;
 use crate::rtmp::publisher::{AuthStage, PublishRequest, PublisherEvent, RtmpPublisher};
 use crate::rtmp::target::RtmpTarget;
 use crate::stream::{AudioForm, KeyframeWanted, RelayStreamEvent, Stream, Subscribe, Unsubscribe};
-use crate::transcode::{AAC_CHANNELS, AAC_SAMPLE_RATE};
+use crate::transcode::{SoundFrames, AAC_CHANNELS, AAC_SAMPLE_RATE};
 use actix::prelude::*;
 use futures_util::StreamExt;
 use rml_rtmp::rml_amf0::Amf0Value;
@@ -37,7 +37,7 @@ struct Connection {
 }
 
 struct SoundPlayback {
-    frames: Arc<Vec<Arc<[u8]>>>,
+    frames: SoundFrames,
     next: usize,
     looped: bool,
 }
@@ -470,7 +470,7 @@ impl Handler<SetMuted> for RtmpTransponder {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SoundOn {
-    pub frames: Arc<Vec<Arc<[u8]>>>,
+    pub frames: SoundFrames,
     pub looped: bool,
 }
 

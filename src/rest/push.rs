@@ -7,11 +7,8 @@ use actix_web::{web, HttpResponse};
 use ferrophone_actors::push::{start_push, PushError, PushRequest};
 use ferrophone_actors::registry::{FindTransponder, ListTransponders, TransponderSummary};
 use ferrophone_actors::rtmp_transponder::{RtmpTransponder, SetMuted, SoundOff, SoundOn, StopTransponder};
-use ferrophone_actors::transcode::{load_sound_file, SoundFileError};
+use ferrophone_actors::transcode::{load_sound_file, SoundFileError, SoundFrames};
 use serde_json::Value;
-use std::sync::Arc;
-
-type SoundFrames = Arc<Vec<Arc<[u8]>>>;
 
 async fn list(state: &AppState) -> Result<Vec<TransponderSummary>, RestError> {
     state.registry.send(ListTransponders).await.map_err(|e| RestError::unavailable(format!("Registry unavailable: {e}")))

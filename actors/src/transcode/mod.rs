@@ -17,7 +17,7 @@ pub use h264_encoder::H264Encoder;
 pub use opus_decoder::OpusDecoder;
 pub use opus_encoder::{OpusEncoder, OPUS_FRAME_SAMPLES};
 pub use opus_to_aac::{spawn_opus_to_aac, AacTrack};
-pub use sound_file::{load_sound_file, SoundFileError};
+pub use sound_file::{load_sound_file, SoundFileError, SoundFrames};
 
 use std::sync::OnceLock;
 

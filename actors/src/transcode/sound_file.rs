@@ -25,10 +25,11 @@ impl std::fmt::Display for SoundFileError {
     }
 }
 
-type Frames = Arc<Vec<Arc<[u8]>>>;
+/// A sound file as AAC frames (1024 samples each at 48 kHz), shared by every push playing it.
+pub type SoundFrames = Arc<Vec<Arc<[u8]>>>;
 
 /// The AAC frames of `name` in `media_dir` (blocking: call it off actor threads).
-pub fn load_sound_file(media_dir: &Path, name: &str, bitrate: usize) -> Result<Frames, SoundFileError> {
+pub fn load_sound_file(media_dir: &Path, name: &str, bitrate: usize) -> Result<SoundFrames, SoundFileError> {
     if name.is_empty() || name.contains(['/', '\\']) || name.contains("..") || name.starts_with('.') {
         return Err(SoundFileError::BadName(name.to_owned()));
     }
@@ -39,7 +40,7 @@ pub fn load_sound_file(media_dir: &Path, name: &str, bitrate: usize) -> Result<F
         return Err(SoundFileError::BadName(name.to_owned()));
     }
     let modified = std::fs::metadata(&canonical).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH);
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, (SystemTime, Frames)>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, (SystemTime, SoundFrames)>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some((when, frames)) = cache.lock().unwrap().get(&canonical) {
         if *when == modified {
@@ -54,7 +55,7 @@ pub fn load_sound_file(media_dir: &Path, name: &str, bitrate: usize) -> Result<F
     Ok(frames)
 }
 
-fn encode_all(stereo: &Stereo, bitrate: usize) -> Result<Frames, super::TranscodeError> {
+fn encode_all(stereo: &Stereo, bitrate: usize) -> Result<SoundFrames, super::TranscodeError> {
     let mut encoder = AacEncoder::new(bitrate)?;
     let mut frames: Vec<Arc<[u8]>> = encoder.encode(stereo)?.into_iter().map(|(_, data)| Arc::from(data)).collect();
     // Push the encoder's delay out with silence so the file's end is heard.
