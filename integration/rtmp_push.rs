@@ -6,6 +6,7 @@ use crate::common::media_check::{band_level, decode_errors, format_duration, mea
 use crate::common::{Nginx, Server};
 use ferrophone::load::encoded_media::{encode_clip, EncodedClip};
 use ferrophone::load::publisher::{start_publisher, PublisherMedia, PublisherSpec, RunningPublisher};
+use ferrophone::load::synthetic_media::VideoCodec;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -13,15 +14,21 @@ use std::time::{Duration, Instant};
 
 const QUIET: (&str, &str) = ("session.keep_alive.algorithm", "NONE");
 
-/// Four seconds of 320x240 H.264 and a 440 Hz Opus tone, made once for every test.
-fn clip() -> Arc<EncodedClip> {
-    static CLIP: OnceLock<Arc<EncodedClip>> = OnceLock::new();
-    CLIP.get_or_init(|| Arc::new(encode_clip(4, 320, 240, 30, 440.0).unwrap())).clone()
+/// Four seconds of 320x240 video and a 440 Hz Opus tone, made once for every test.
+fn clip(codec: VideoCodec) -> Arc<EncodedClip> {
+    static H264: OnceLock<Arc<EncodedClip>> = OnceLock::new();
+    static VP8: OnceLock<Arc<EncodedClip>> = OnceLock::new();
+    let cell = if codec == VideoCodec::H264 { &H264 } else { &VP8 };
+    cell.get_or_init(|| Arc::new(encode_clip(4, 320, 240, 30, 440.0, codec).unwrap())).clone()
+}
+
+async fn publisher_of(server: &Server, name: &str, codec: VideoCodec, rtmp_url: Option<String>) -> RunningPublisher {
+    let spec = PublisherSpec { url: server.ws_url(), stream: name.into(), media: PublisherMedia::Clip(clip(codec)), rtmp_url };
+    start_publisher(spec).await.unwrap()
 }
 
 async fn publisher(server: &Server, name: &str, rtmp_url: Option<String>) -> RunningPublisher {
-    let spec = PublisherSpec { url: server.ws_url(), stream: name.into(), media: PublisherMedia::Clip(clip()), rtmp_url };
-    start_publisher(spec).await.unwrap()
+    publisher_of(server, name, VideoCodec::H264, rtmp_url).await
 }
 
 fn startup(server: &Server, body: Value) -> (u16, Value) {
@@ -301,4 +308,27 @@ async fn auto_start_pushes_every_published_stream() {
         assert!(Instant::now() < deadline, "FCUnpublish/deleteStream end the push politely: {}", nginx.hooks());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vp8_stream_is_pushed_as_h264() {
+    let nginx = Nginx::start();
+    let server = Server::start_with(&[QUIET]);
+    let publisher = publisher_of(&server, "vp8cam", VideoCodec::Vp8, None).await;
+    let streams = server.rest_json("GET", "/rest-api/stream/find_all", None);
+    assert_eq!(streams[0]["videoCodec"], "VP8/90000");
+    let (status, push) = startup(&server, json!({"streamName": "vp8cam", "rtmpUrl": nginx.rtmp_url("live")}));
+    assert_eq!(status, 200, "{push}");
+    let id = push["mediaSessionId"].as_str().unwrap().to_owned();
+    wait_push(&server, &id, "publishing", |t| t["status"] == "PUBLISHING").await;
+    let live = probe_streams(&format!("{}/rtmp_vp8cam", nginx.rtmp_url("live")));
+    let codecs: Vec<&str> = live.iter().filter_map(|s| s["codec_name"].as_str()).collect();
+    assert!(codecs.contains(&"h264") && codecs.contains(&"aac"), "{live:?}");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(wait_push(&server, &id, "size", |t| t["width"] == 320).await["height"], 240);
+    assert_eq!(push_call(&server, "terminate", json!({"mediaSessionId": id})), 200);
+    let file = recording(&nginx, "rtmp_vp8cam").await;
+    assert_eq!(decode_errors(&file), "", "the transcoded recording decodes without errors");
+    assert!(format_duration(&file) > 3.0);
+    publisher.stop().await.unwrap();
 }

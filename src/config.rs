@@ -64,6 +64,7 @@ pub struct RtmpConfig {
     pub rtmp_push_auto_start_url: String,
     pub media_dir: String,
     pub aac_bitrate: usize,
+    pub h264_bitrate: usize,
     /// Milliseconds.
     pub connect_timeout: u64,
     /// Milliseconds.
@@ -170,6 +171,7 @@ impl Config {
             },
             media_dir: PathBuf::from(&r.media_dir),
             aac_bitrate: r.aac_bitrate,
+            h264_bitrate: r.h264_bitrate,
             connect_timeout: Duration::from_millis(r.connect_timeout),
             failed_linger: Duration::from_millis(r.failed_linger),
             auto_start_url: (r.rtmp_push_auto_start && !r.rtmp_push_auto_start_url.is_empty())

@@ -18,6 +18,7 @@ pub struct PushSettings {
     /// Where `/push/sound_on` finds its WAV files.
     pub media_dir: PathBuf,
     pub aac_bitrate: usize,
+    pub h264_bitrate: usize,
     pub connect_timeout: Duration,
     /// How long a failed push stays listed with its reason.
     pub failed_linger: Duration,

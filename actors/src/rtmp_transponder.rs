@@ -14,7 +14,7 @@ use crate::rtmp::flv;
 use crate::rtmp::media_clock::MediaClock;
 use crate::rtmp::publisher::{AuthStage, PublishRequest, PublisherEvent, RtmpPublisher};
 use crate::rtmp::target::RtmpTarget;
-use crate::stream::{AudioForm, KeyframeWanted, RelayStreamEvent, Stream, Subscribe, Unsubscribe};
+use crate::stream::{AudioForm, VideoForm, KeyframeWanted, RelayStreamEvent, Stream, Subscribe, Unsubscribe};
 use crate::transcode::{SoundFrames, AAC_CHANNELS, AAC_SAMPLE_RATE};
 use actix::prelude::*;
 use futures_util::StreamExt;
@@ -365,6 +365,7 @@ impl Actor for RtmpTransponder {
             media_session_id: self.summary.media_session_id.clone(),
             events: ctx.address().recipient(),
             audio: AudioForm::Aac,
+            video: VideoForm::H264,
         };
         ctx.wait(self.stream.send(subscribe).into_actor(self).map(|subscription, act, ctx| {
             let Ok(subscription) = subscription else {

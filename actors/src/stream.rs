@@ -6,7 +6,7 @@
 use crate::media::{CodecName, MediaFrame, MediaKind, StreamTracks, TrackCodec};
 use crate::metrics::{Metrics, StreamLabels};
 use crate::registry::{Registry, StreamStatsUpdate};
-use crate::transcode::{spawn_opus_to_aac, AAC_CHANNELS, AAC_SAMPLE_RATE};
+use crate::transcode::{spawn_opus_to_aac, spawn_vp8_to_h264, VideoInput, AAC_CHANNELS, AAC_SAMPLE_RATE};
 use actix::prelude::*;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -47,9 +47,19 @@ pub enum AudioForm {
     Aac,
 }
 
+/// In which form a subscriber takes the video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoForm {
+    AsPublished,
+    /// H.264, for RTMP: a VP8 stream transcodes once for all such subscribers.
+    H264,
+}
+
 struct Subscriber {
     frames: mpsc::Sender<MediaFrame>,
     audio: AudioForm,
+    /// Gets the stream's transcoded H.264 rather than its VP8.
+    transcoded_video: bool,
     waiting_keyframe: bool,
     /// It fell behind: what it skips until the next keyframe is lost, and counted.
     behind: bool,
@@ -82,6 +92,9 @@ pub struct Stream {
     aac_bitrate: usize,
     /// The Opus → AAC transcoder while someone takes AAC.
     aac: Option<AacSide>,
+    /// The VP8 → H.264 transcoder while someone takes it.
+    h264: Option<mpsc::Sender<VideoInput>>,
+    h264_bitrate: usize,
 }
 
 struct AacSide {
@@ -91,6 +104,9 @@ struct AacSide {
 
 /// An AAC frame from the stream's transcoder.
 struct TranscodedAudio(MediaFrame);
+
+/// An H.264 frame from the stream's video transcoder.
+struct TranscodedVideo(MediaFrame);
 
 impl Stream {
     pub fn new(
@@ -115,6 +131,8 @@ impl Stream {
             name,
             aac_bitrate: 96_000,
             aac: None,
+            h264: None,
+            h264_bitrate: 1_000_000,
             publisher_media_session_id,
             tracks,
             publisher,
@@ -139,6 +157,10 @@ impl Stream {
         }
         self.last_keyframe_request = Some(now);
         let _ = self.publisher.try_send(RequestKeyframe);
+        // The transcoder's encoder makes its own keyframes: it need not wait for the publisher's.
+        if let Some(h264) = &self.h264 {
+            let _ = h264.try_send(VideoInput::Keyframe);
+        }
     }
 
     fn report_stats(&mut self) {
@@ -182,20 +204,32 @@ impl StreamHandler<MediaFrame> for Stream {
         self.counters.frames_in.inc();
         self.counters.bytes_in.inc_by(frame.data.len() as u64);
         self.bytes_since_stats += frame.data.len() as u64;
-        if frame.kind == MediaKind::Audio {
-            if let Some(aac) = &self.aac {
-                if aac.input.try_send(frame.clone()).is_err() {
-                    self.counters.frames_dropped.inc();
-                }
-            }
+        let transcoder_took = match frame.kind {
+            MediaKind::Audio => self.aac.as_ref().map(|aac| aac.input.try_send(frame.clone()).is_ok()),
+            MediaKind::Video => self.h264.as_ref().map(|h264| h264.try_send(VideoInput::Frame(frame.clone())).is_ok()),
+        };
+        if transcoder_took == Some(false) {
+            self.counters.frames_dropped.inc();
         }
-        self.fan_out(&frame, |s| frame.kind == MediaKind::Video || s.audio == AudioForm::AsPublished);
+        self.fan_out(&frame, |s| match frame.kind {
+            MediaKind::Audio => s.audio == AudioForm::AsPublished,
+            MediaKind::Video => !s.transcoded_video,
+        });
     }
 
     /// The publisher's channel closed: the publisher is gone, so is the stream.
     fn finished(&mut self, ctx: &mut Context<Self>) {
         ctx.stop();
     }
+}
+
+impl StreamHandler<TranscodedVideo> for Stream {
+    fn handle(&mut self, TranscodedVideo(frame): TranscodedVideo, _: &mut Context<Self>) {
+        self.fan_out(&frame, |s| s.transcoded_video);
+    }
+
+    /// The transcoder stopped (no H.264 subscriber is left); the stream goes on.
+    fn finished(&mut self, _: &mut Context<Self>) {}
 }
 
 impl StreamHandler<TranscodedAudio> for Stream {
@@ -208,9 +242,10 @@ impl StreamHandler<TranscodedAudio> for Stream {
 }
 
 impl Stream {
-    /// Sets how AAC for RTMP is encoded.
-    pub fn with_aac_bitrate(mut self, bitrate: usize) -> Self {
-        self.aac_bitrate = bitrate;
+    /// Sets how audio and video for RTMP are encoded when they must be.
+    pub fn with_transcoding_bitrates(mut self, aac: usize, h264: usize) -> Self {
+        self.aac_bitrate = aac;
+        self.h264_bitrate = h264;
         self
     }
 
@@ -280,10 +315,43 @@ impl Stream {
         Some((codec, self.aac.as_ref()?.silence.clone()))
     }
 
+    /// The H.264 form of a VP8 stream's video for a new subscriber: the transcoder starts with
+    /// the first one. None when it cannot start.
+    fn h264_track(&mut self, ctx: &mut Context<Self>) -> Option<TrackCodec> {
+        if self.h264.is_none() {
+            match spawn_vp8_to_h264(&self.name, self.h264_bitrate) {
+                Ok(track) => {
+                    ctx.add_stream(futures_util::stream::unfold(track.output, |mut rx| async move {
+                        rx.recv().await.map(|f| (TranscodedVideo(f), rx))
+                    }));
+                    self.h264 = Some(track.input);
+                    tracing::info!(parent: &self.span, "VP8 to H.264 transcoding started");
+                    // The decoder needs a keyframe to begin with.
+                    self.last_keyframe_request = None;
+                    self.request_keyframe();
+                }
+                Err(e) => {
+                    tracing::error!(parent: &self.span, error = %e, "cannot start VP8 to H.264 transcoding");
+                    return None;
+                }
+            }
+        }
+        Some(TrackCodec {
+            name: CodecName::H264,
+            clock_rate: 90_000,
+            channels: None,
+            fmtp: "packetization-mode=1;profile-level-id=42c01f".into(),
+        })
+    }
+
     fn stop_unused_transcoder(&mut self) {
         if self.aac.is_some() && !self.subscribers.values().any(|s| s.audio == AudioForm::Aac) {
             self.aac = None;
             tracing::info!(parent: &self.span, "Opus to AAC transcoding stopped");
+        }
+        if self.h264.is_some() && !self.subscribers.values().any(|s| s.transcoded_video) {
+            self.h264 = None;
+            tracing::info!(parent: &self.span, "VP8 to H.264 transcoding stopped");
         }
     }
 }
@@ -304,6 +372,7 @@ pub struct Subscribe {
     pub media_session_id: String,
     pub events: Recipient<RelayStreamEvent>,
     pub audio: AudioForm,
+    pub video: VideoForm,
 }
 
 impl Handler<Subscribe> for Stream {
@@ -316,6 +385,11 @@ impl Handler<Subscribe> for Stream {
             tracks.audio = aac.as_ref().map(|(codec, _)| codec.clone());
             aac_silence = aac.map(|(_, silence)| silence);
         }
+        let transcoded_video =
+            msg.video == VideoForm::H264 && self.tracks.video.as_ref().is_some_and(|v| v.name == CodecName::Vp8);
+        if transcoded_video {
+            tracks.video = self.h264_track(ctx);
+        }
         let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
         let id = self.next_subscriber;
         self.next_subscriber += 1;
@@ -324,6 +398,7 @@ impl Handler<Subscribe> for Stream {
             Subscriber {
                 frames: tx,
                 audio: msg.audio,
+                transcoded_video,
                 waiting_keyframe: self.tracks.video.is_some(),
                 behind: false,
                 media_session_id: msg.media_session_id,
@@ -331,6 +406,11 @@ impl Handler<Subscribe> for Stream {
             },
         );
         self.counters.viewers.set(self.subscribers.len() as i64);
+        if transcoded_video {
+            if let Some(h264) = &self.h264 {
+                let _ = h264.try_send(VideoInput::Keyframe);
+            }
+        }
         MessageResult(Subscription { id, tracks, frames: rx, aac_silence })
     }
 }
@@ -431,7 +511,7 @@ mod tests {
             ctx.add_stream(futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
             Stream::new("s".into(), "p".into(), tracks, Publisher.start().recipient(), Registry::new().start(), metrics.clone())
         });
-        let subscribe = || Subscribe { media_session_id: "v".into(), events: Events.start().recipient(), audio: AudioForm::AsPublished };
+        let subscribe = || Subscribe { media_session_id: "v".into(), events: Events.start().recipient(), audio: AudioForm::AsPublished, video: VideoForm::AsPublished };
         let mut fast = stream.send(subscribe()).await.unwrap();
         let mut slow = stream.send(subscribe()).await.unwrap();
 

@@ -1,8 +1,9 @@
 //! Real media for publishers whose output must be decodable (RTMP pushes checked by ffprobe):
-//! a moving test pattern encoded with libx264 and a tone encoded with libopus, made once and
-//! played in a loop.
+//! a moving test pattern encoded with libx264 or libvpx and a tone encoded with libopus, made
+//! once and played in a loop.
 
-use ferrophone_actors::transcode::{H264Encoder, OpusEncoder, Stereo, OPUS_FRAME_SAMPLES};
+use super::synthetic_media::VideoCodec;
+use ferrophone_actors::transcode::{H264Encoder, OpusEncoder, Stereo, Vp8Encoder, OPUS_FRAME_SAMPLES};
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::frame;
 
@@ -12,16 +13,29 @@ pub struct EncodedClip {
     /// 20 ms Opus packets.
     pub audio: Vec<Vec<u8>>,
     pub fps: u32,
+    pub codec: VideoCodec,
 }
 
-/// `seconds` of video (keyframe every half second) and of a `tone_hz` tone.
-pub fn encode_clip(seconds: u32, width: u32, height: u32, fps: u32, tone_hz: f32) -> Result<EncodedClip, String> {
-    let mut encoder = H264Encoder::new(width, height, fps, 500_000, (fps / 2).max(1)).map_err(|e| e.0)?;
+/// `seconds` of `codec` video (keyframe every half second) and of a `tone_hz` tone.
+pub fn encode_clip(seconds: u32, width: u32, height: u32, fps: u32, tone_hz: f32, codec: VideoCodec) -> Result<EncodedClip, String> {
+    let gop = (fps / 2).max(1);
     let mut picture = frame::Video::new(Pixel::YUV420P, width, height);
     let mut video = Vec::new();
-    for n in 0..seconds * fps {
-        paint(&mut picture, n);
-        video.extend(encoder.encode(&mut picture, false).map_err(|e| e.0)?);
+    match codec {
+        VideoCodec::H264 => {
+            let mut encoder = H264Encoder::new(width, height, fps, 500_000, gop).map_err(|e| e.0)?;
+            for n in 0..seconds * fps {
+                paint(&mut picture, n);
+                video.extend(encoder.encode(&mut picture, false).map_err(|e| e.0)?);
+            }
+        }
+        VideoCodec::Vp8 => {
+            let mut encoder = Vp8Encoder::new(width, height, fps, 500_000, gop).map_err(|e| e.0)?;
+            for n in 0..seconds * fps {
+                paint(&mut picture, n);
+                video.extend(encoder.encode(&mut picture, false).map_err(|e| e.0)?);
+            }
+        }
     }
     let mut opus = OpusEncoder::new(64_000).map_err(|e| e.0)?;
     let mut audio = Vec::new();
@@ -31,7 +45,7 @@ pub fn encode_clip(seconds: u32, width: u32, height: u32, fps: u32, tone_hz: f32
             .collect();
         audio.extend(opus.encode(&Stereo { left: tone.clone(), right: tone }).map_err(|e| e.0)?);
     }
-    Ok(EncodedClip { video, audio, fps })
+    Ok(EncodedClip { video, audio, fps, codec })
 }
 
 /// A diagonal gradient that moves, and colour that drifts: every picture differs.

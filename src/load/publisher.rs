@@ -70,7 +70,7 @@ impl Video {
 pub async fn start_publisher(spec: PublisherSpec) -> Result<RunningPublisher, String> {
     let (codec, fps) = match &spec.media {
         PublisherMedia::Synthetic { codec, fps, .. } => (*codec, *fps),
-        PublisherMedia::Clip(clip) => (VideoCodec::H264, clip.fps),
+        PublisherMedia::Clip(clip) => (clip.codec, clip.fps),
     };
     let mut signalling = Signalling::connect(&spec.url, json!({})).await?;
     let extra = spec.rtmp_url.as_ref().map_or(json!({}), |url| json!({"rtmpUrl": url}));

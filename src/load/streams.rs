@@ -81,7 +81,7 @@ pub struct PlayArgs {
 impl PublishArgs {
     async fn spec(&self) -> Result<PublisherSpec, String> {
         let media = if self.clip {
-            let clip = tokio::task::spawn_blocking(|| encode_clip(10, 640, 360, 30, 440.0)).await.map_err(|e| e.to_string())??;
+            let clip = tokio::task::spawn_blocking(|| encode_clip(10, 640, 360, 30, 440.0, VideoCodec::H264)).await.map_err(|e| e.to_string())??;
             PublisherMedia::Clip(Arc::new(clip))
         } else {
             PublisherMedia::Synthetic { codec: self.codec, bitrate: self.bitrate, fps: self.fps }

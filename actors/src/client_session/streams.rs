@@ -2,13 +2,13 @@
 //! availability and stream events. The session owns its peers; the registry knows the names.
 
 use super::ClientSession;
-use crate::media::StreamTracks;
+use crate::media::{CodecName, StreamTracks};
 use crate::panic_guard::guarded;
 use crate::push::{start_push, PushRequest};
 use crate::registry::{
     ClaimError, ClaimMediaSession, FindStream, ReleaseMediaSession, StreamPublished, StreamSummary, UpdateMediaSession,
 };
-use crate::stream::{AudioForm, RelayStreamEvent, Stream, Subscribe, Subscription, PUBLISHER_QUEUE};
+use crate::stream::{AudioForm, RelayStreamEvent, VideoForm, Stream, Subscribe, Subscription, PUBLISHER_QUEUE};
 use crate::webrtc::peer_setup::{setup_player, setup_publisher, PeerSetup, SetupParams};
 use crate::webrtc_peer::{PeerEnd, PeerEvent, PeerEventKind, Role, StopPeer, WebRtcPeer};
 use crate::websdk::stream_status::{info, status, MutedState};
@@ -114,7 +114,10 @@ impl ClientSession {
 
     pub(super) fn publish(&mut self, request: StreamRequest, ctx: &mut Context<Self>) {
         let Some(offer) = self.check_request(&request, true, ctx) else { return };
-        let setup = match guarded(|| setup_publisher(&self.setup_params(&offer, &request.name))) {
+        // A stream bound for RTMP asks for H.264 when the browser offers it: no transcoding.
+        let bound_for_rtmp = request.rtmp_url.is_some() || self.media.push.auto_start_url.is_some();
+        let prefer = bound_for_rtmp.then_some(CodecName::H264);
+        let setup = match guarded(|| setup_publisher(&self.setup_params(&offer, &request.name), prefer)) {
             Ok(Ok(setup)) => setup,
             Ok(Err(e)) => return self.refuse(&request, true, &e.info(), ctx),
             Err(panic) => {
@@ -146,12 +149,13 @@ impl ClientSession {
                 WebRtcPeer::new(id, setup, Role::Publisher { frames: frames_tx }, socket, local, owner, metrics)
             })
         };
+        let (aac, h264) = (self.media.push.aac_bitrate, self.media.push.h264_bitrate);
         let stream = {
             let (name, id, keyframes, registry, metrics) =
                 (request.name.clone(), id.clone(), peer.clone().recipient(), self.registry.clone(), self.metrics.clone());
             Stream::start_in_arbiter(&worker, move |ctx| {
                 ctx.add_stream(futures_util::stream::unfold(frames_rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
-                Stream::new(name, id, tracks, keyframes, registry, metrics)
+                Stream::new(name, id, tracks, keyframes, registry, metrics).with_transcoding_bitrates(aac, h264)
             })
         };
         self.registry.do_send(StreamPublished { media_session_id: id.clone(), name: request.name.clone(), stream: stream.clone() });
@@ -207,7 +211,7 @@ impl ClientSession {
             }
             let stream = registry.send(FindStream { name }).await.ok().flatten().ok_or(info::STREAM_NOT_FOUND)?;
             let subscription =
-                stream.send(Subscribe { media_session_id: id, events, audio: AudioForm::AsPublished }).await.map_err(|_| info::STREAM_NOT_FOUND)?;
+                stream.send(Subscribe { media_session_id: id, events, audio: AudioForm::AsPublished, video: VideoForm::AsPublished }).await.map_err(|_| info::STREAM_NOT_FOUND)?;
             Ok((stream, subscription))
         };
         ctx.wait(found.into_actor(self).map(move |found, act, ctx| match found {

@@ -1,6 +1,6 @@
-//! Transcoding with FFmpeg (ffmpeg-next): Opus from WebRTC to AAC for RTMP, WAV files to AAC
-//! for sound insertion, AAC silence for muting, and the H.264 and Opus encoders of generated
-//! media. Everything here is blocking CPU work:
+//! Transcoding with FFmpeg (ffmpeg-next): Opus from WebRTC to AAC and VP8 to H.264 for RTMP,
+//! WAV files to AAC for sound insertion, AAC silence for muting, and the H.264, VP8 and Opus
+//! encoders of generated media. Everything here is blocking CPU work:
 //! it runs on transcoder threads, never on actor threads.
 
 mod aac_encoder;
@@ -10,6 +10,8 @@ mod opus_encoder;
 mod opus_to_aac;
 mod resample;
 mod sound_file;
+mod vp8_encoder;
+mod vp8_to_h264;
 pub mod wav;
 
 pub use aac_encoder::{AacEncoder, AAC_CHANNELS, AAC_SAMPLES_PER_FRAME, AAC_SAMPLE_RATE};
@@ -18,6 +20,8 @@ pub use opus_decoder::OpusDecoder;
 pub use opus_encoder::{OpusEncoder, OPUS_FRAME_SAMPLES};
 pub use opus_to_aac::{spawn_opus_to_aac, AacTrack};
 pub use sound_file::{load_sound_file, SoundFileError, SoundFrames};
+pub use vp8_encoder::Vp8Encoder;
+pub use vp8_to_h264::{spawn_vp8_to_h264, H264Track, VideoInput};
 
 use std::sync::OnceLock;
 

@@ -59,8 +59,9 @@ fn section_kind(section: &MediaSection) -> Option<MediaKind> {
     }
 }
 
-/// For a publish offer: per kind, the first section that sends, and its first supported codec.
-pub fn choose_publish_codecs(offer: &SessionDescription) -> ChosenCodecs {
+/// For a publish offer: per kind, the first section that sends, and its first supported codec,
+/// or `prefer` when offered (H.264 for a stream that goes to RTMP, which saves transcoding).
+pub fn choose_publish_codecs(offer: &SessionDescription, prefer: Option<CodecName>) -> ChosenCodecs {
     let mut chosen = ChosenCodecs::default();
     for section in offer.media.iter().filter(|s| s.port != 0 && matches!(s.direction(), "sendonly" | "sendrecv")) {
         let slot = match section_kind(section) {
@@ -69,7 +70,10 @@ pub fn choose_publish_codecs(offer: &SessionDescription) -> ChosenCodecs {
             None => continue,
         };
         if slot.is_none() {
-            *slot = supported(section).find(|c| c.codec.kind() == section_kind(section).unwrap());
+            let kind = section_kind(section);
+            let mut candidates = supported(section).filter(|c| Some(c.codec.kind()) == kind).peekable();
+            let first = candidates.peek().cloned();
+            *slot = candidates.find(|c| Some(c.codec.name) == prefer).or(first);
         }
     }
     chosen
@@ -143,7 +147,7 @@ mod tests {
 
     #[test]
     fn publisher_gets_the_browsers_first_choice() {
-        let chosen = choose_publish_codecs(&SessionDescription::parse(PUBLISH).unwrap());
+        let chosen = choose_publish_codecs(&SessionDescription::parse(PUBLISH).unwrap(), None);
         let audio = chosen.audio.unwrap();
         assert_eq!((audio.codec.name, audio.pt, audio.mid.as_str()), (CodecName::Opus, 111, "0"));
         let video = chosen.video.unwrap();
@@ -151,10 +155,17 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_bound_for_rtmp_prefers_h264() {
+        let chosen = choose_publish_codecs(&SessionDescription::parse(PUBLISH).unwrap(), Some(CodecName::H264));
+        assert_eq!(chosen.video.unwrap().codec.name, CodecName::H264);
+        assert_eq!(chosen.audio.unwrap().codec.name, CodecName::Opus);
+    }
+
+    #[test]
     fn strip_codecs_selects_h264_and_stray_rtx_is_tolerated() {
         let offer = strip(PUBLISH, "VP8");
         assert!(offer.contains("a=fmtp:97 apt=96"), "the stray RTX line stays, as the SDK leaves it");
-        let chosen = choose_publish_codecs(&SessionDescription::parse(&offer).unwrap());
+        let chosen = choose_publish_codecs(&SessionDescription::parse(&offer).unwrap(), None);
         let video = chosen.video.unwrap();
         assert_eq!((video.codec.name, video.pt, video.rtx), (CodecName::H264, 102, Some(103)));
         assert_eq!(video.codec.packetization_mode(), 1);

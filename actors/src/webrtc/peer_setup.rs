@@ -3,7 +3,7 @@
 //! port, DTLS passive, and the answer SDP the WebSDK gets in `setRemoteSDP`.
 
 use super::codec_choice::{choose_play_codecs, choose_publish_codecs, ChosenCodecs, OfferedCodec};
-use crate::media::{StreamTracks, TrackCodec};
+use crate::media::{CodecName, StreamTracks, TrackCodec};
 use crate::sdp::{unify_msid, SessionDescription};
 use rand::distr::{Alphanumeric, SampleString};
 use std::net::SocketAddr;
@@ -90,9 +90,10 @@ impl SetupError {
     }
 }
 
-pub fn setup_publisher(params: &SetupParams) -> Result<PeerSetup, SetupError> {
+/// `prefer`: a codec to take when the browser offers it (H.264 for streams bound for RTMP).
+pub fn setup_publisher(params: &SetupParams, prefer: Option<CodecName>) -> Result<PeerSetup, SetupError> {
     let offer = parse(params.offer)?;
-    build(params, choose_publish_codecs(&offer), false)
+    build(params, choose_publish_codecs(&offer, prefer), false)
 }
 
 pub fn setup_player(params: &SetupParams, tracks: &StreamTracks) -> Result<PeerSetup, SetupError> {
@@ -177,7 +178,6 @@ fn add_codec(config: &mut str0m::RtcConfig, offered: &OfferedCodec) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::CodecName;
 
     const PUBLISH: &str = include_str!("testdata/chrome_publish_offer.sdp");
     const PLAY: &str = include_str!("testdata/chrome_play_offer.sdp");
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn publisher_answer_is_ice_lite_passive_with_one_codec_per_track() {
         let identity = DtlsIdentity::generate();
-        let setup = setup_publisher(&params(PUBLISH, &identity)).unwrap();
+        let setup = setup_publisher(&params(PUBLISH, &identity), None).unwrap();
         let answer = &setup.answer;
         assert!(answer.contains("a=ice-lite"), "{answer}");
         assert!(answer.contains("a=setup:passive"), "{answer}");
@@ -242,12 +242,12 @@ mod tests {
     #[test]
     fn bad_offers_are_refused_with_a_reason() {
         let identity = DtlsIdentity::generate();
-        assert!(matches!(setup_publisher(&params("not sdp", &identity)), Err(SetupError::BadSdp(_))));
+        assert!(matches!(setup_publisher(&params("not sdp", &identity), None), Err(SetupError::BadSdp(_))));
         let no_media = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n";
-        assert!(matches!(setup_publisher(&params(no_media, &identity)), Err(SetupError::BadSdp(_))));
+        assert!(matches!(setup_publisher(&params(no_media, &identity), None), Err(SetupError::BadSdp(_))));
         let session_part = PUBLISH.split("m=audio").next().unwrap();
         let only_av1 = format!("{session_part}m=video 9 UDP/TLS/RTP/SAVPF 45\r\na=mid:1\r\na=sendonly\r\na=rtpmap:45 AV1/90000\r\n");
-        assert_eq!(setup_publisher(&params(&only_av1, &identity)).err(), Some(SetupError::NoCommonCodecs));
+        assert_eq!(setup_publisher(&params(&only_av1, &identity), None).err(), Some(SetupError::NoCommonCodecs));
         assert_eq!(SetupError::NoCommonCodecs.info(), "No common codecs");
     }
 }
