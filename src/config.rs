@@ -66,6 +66,8 @@ pub struct RtmpConfig {
     pub aac_bitrate: usize,
     pub h264_bitrate: usize,
     /// Milliseconds.
+    pub keyframe_interval: u64,
+    /// Milliseconds.
     pub connect_timeout: u64,
     /// Milliseconds.
     pub failed_linger: u64,
@@ -172,6 +174,7 @@ impl Config {
             media_dir: PathBuf::from(&r.media_dir),
             aac_bitrate: r.aac_bitrate,
             h264_bitrate: r.h264_bitrate,
+            keyframe_interval: Duration::from_millis(r.keyframe_interval.max(500)),
             connect_timeout: Duration::from_millis(r.connect_timeout),
             failed_linger: Duration::from_millis(r.failed_linger),
             auto_start_url: (r.rtmp_push_auto_start && !r.rtmp_push_auto_start_url.is_empty())

@@ -19,6 +19,8 @@ pub struct PushSettings {
     pub media_dir: PathBuf,
     pub aac_bitrate: usize,
     pub h264_bitrate: usize,
+    /// How often a pushed stream's publisher is asked for a keyframe.
+    pub keyframe_interval: Duration,
     pub connect_timeout: Duration,
     /// How long a failed push stays listed with its reason.
     pub failed_linger: Duration,

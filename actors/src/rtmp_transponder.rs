@@ -361,6 +361,11 @@ impl Actor for RtmpTransponder {
                 act.publish_summary();
             }
         });
+        ctx.run_interval(self.settings.keyframe_interval, |act, _| {
+            if !act.done {
+                act.stream.do_send(KeyframeWanted);
+            }
+        });
         let subscribe = Subscribe {
             media_session_id: self.summary.media_session_id.clone(),
             events: ctx.address().recipient(),

@@ -91,4 +91,63 @@ async function waitFor(what, probe, timeoutMs = 10000) {
   throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
 
-module.exports = { startServer, launchBrowser, rest, waitFor, REST, WS };
+/** nginx with the RTMP module on 127.0.0.1:1935 (application `live`, recording to FLV). */
+async function startNginx() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nginx-rtmp-'));
+  for (const sub of ['logs', 'rec', 'tmp']) fs.mkdirSync(path.join(dir, sub));
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), `load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+daemon off;
+user root;
+worker_processes 1;
+pid nginx.pid;
+error_log logs/error.log info;
+events { worker_connections 64; }
+rtmp { server { listen 127.0.0.1:1935; chunk_size 4096;
+  application live { live on; record all; record_path ${dir}/rec; record_unique on; } } }
+`);
+  const proc = spawn('nginx', ['-e', 'stderr', '-p', `${dir}/`, '-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  await waitFor('nginx to listen on 1935', () => new Promise(resolve => {
+    const socket = require('node:net').connect(1935, '127.0.0.1', () => { socket.end(); resolve(true); });
+    socket.on('error', () => resolve(false));
+  }));
+  return {
+    recordings: (name) => fs.readdirSync(path.join(dir, 'rec')).filter(f => f.startsWith(name + '-')).map(f => path.join(dir, 'rec', f)),
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise(r => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** ffprobe's view of a file or rtmp:// URL: [{codec_type, codec_name, duration, ...}]. */
+function probe(input) {
+  const { execFileSync } = require('node:child_process');
+  const out = execFileSync('timeout', ['20', 'ffprobe', '-v', 'error', '-show_entries',
+    'stream=codec_type,codec_name,width,height,duration:format=duration', '-of', 'json', input]);
+  return JSON.parse(out.toString());
+}
+
+/** First and last packet time (s) of the video and of the audio of a file. */
+function packetSpans(file) {
+  const { execFileSync } = require('node:child_process');
+  const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'packet=codec_type,pts_time', '-of', 'csv=p=0', file]).toString();
+  const spans = { video: [Infinity, -Infinity], audio: [Infinity, -Infinity] };
+  for (const line of out.split('\n')) {
+    const [kind, time] = line.split(',');
+    const t = Number(time);
+    if (spans[kind] && Number.isFinite(t)) spans[kind] = [Math.min(spans[kind][0], t), Math.max(spans[kind][1], t)];
+  }
+  return spans;
+}
+
+/** Decoding errors of a whole file ('' when it decodes cleanly). */
+function decodeErrors(file) {
+  const { spawnSync } = require('node:child_process');
+  return spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-']).stderr.toString();
+}
+
+module.exports = { startServer, startNginx, launchBrowser, rest, waitFor, probe, packetSpans, decodeErrors, REST, WS };

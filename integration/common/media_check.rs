@@ -16,6 +16,23 @@ pub fn probe_streams(input: &str) -> Vec<Value> {
     json["streams"].as_array().cloned().unwrap_or_default()
 }
 
+/// First and last packet time (s) of the video and of the audio of a file.
+pub fn packet_spans(file: &Path) -> ((f64, f64), (f64, f64)) {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "packet=codec_type,pts_time", "-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let mut spans = [(f64::MAX, f64::MIN); 2];
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let mut fields = line.split(',');
+        let (kind, time) = (fields.next().unwrap_or(""), fields.next().and_then(|t| t.parse::<f64>().ok()));
+        let (Some(time), Some(slot)) = (time, match kind { "video" => Some(0), "audio" => Some(1), _ => None }) else { continue };
+        spans[slot] = (spans[slot].0.min(time), spans[slot].1.max(time));
+    }
+    (spans[0], spans[1])
+}
+
 pub fn format_duration(file: &Path) -> f64 {
     let output = Command::new("ffprobe")
         .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
