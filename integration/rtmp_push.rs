@@ -89,6 +89,7 @@ async fn pushes_h264_and_aac_that_nginx_records_cleanly() {
     assert_eq!((codec("video")["width"].clone(), codec("video")["height"].clone()), (json!(320), json!(240)));
     assert_eq!(codec("audio")["codec_name"], "aac", "{live:?}");
     assert_eq!(codec("audio")["sample_rate"], "48000");
+    assert_eq!(codec("audio")["channels"], 2, "the clip's Opus is stereo, so is the AAC");
 
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(started.elapsed())).await;
     let listed = wait_push(&server, &id, "size known", |t| t["width"] == 320).await;

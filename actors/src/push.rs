@@ -5,8 +5,7 @@ use crate::media_context::MediaContext;
 use crate::metrics::Metrics;
 use crate::registry::{ClaimTransponder, FindStream, Registry, TransponderStarted, TransponderSummary};
 use crate::rtmp::target::{without_credentials, NamingRules, RtmpTarget};
-use crate::rtmp_transponder::{RtmpTransponder, SetMuted, SoundOn};
-use crate::transcode::SoundFrames;
+use crate::rtmp_transponder::{RtmpTransponder, SetMuted};
 use actix::prelude::*;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::Value;
@@ -21,8 +20,6 @@ pub struct PushRequest {
     /// `options` as given (`{"action":"mute"}`, `{"action":"sound_on", ...}`), shown in find.
     pub options: Value,
     pub muted: bool,
-    /// A sound file's AAC frames to play from the start, and whether to loop it.
-    pub sound: Option<(SoundFrames, bool)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,13 +41,13 @@ impl std::fmt::Display for PushError {
     }
 }
 
-/// Starts the push and returns how it looks in `/push/find`.
+/// Starts the push; returns how it looks in `/push/find`, and the transponder.
 pub async fn start_push(
     registry: Addr<Registry>,
     media: Arc<MediaContext>,
     metrics: Metrics,
     request: PushRequest,
-) -> Result<TransponderSummary, PushError> {
+) -> Result<(TransponderSummary, Addr<RtmpTransponder>), PushError> {
     let settings = media.push.clone();
     let rules = NamingRules {
         prefix: settings.naming.prefix.clone(),
@@ -70,7 +67,7 @@ pub async fn start_push(
         width: 0,
         height: 0,
         muted: request.muted,
-        sound_enabled: request.sound.is_some(),
+        sound_enabled: false,
         options: request.options,
         status: "CONNECTING".into(),
         info: String::new(),
@@ -90,9 +87,6 @@ pub async fn start_push(
     if request.muted {
         transponder.do_send(SetMuted(true));
     }
-    if let Some((frames, looped)) = request.sound {
-        transponder.do_send(SoundOn { frames, looped });
-    }
-    registry.do_send(TransponderStarted { media_session_id: summary.media_session_id.clone(), addr: transponder });
-    Ok(summary)
+    registry.do_send(TransponderStarted { media_session_id: summary.media_session_id.clone(), addr: transponder.clone() });
+    Ok((summary, transponder))
 }

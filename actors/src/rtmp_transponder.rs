@@ -15,7 +15,7 @@ use crate::rtmp::media_clock::MediaClock;
 use crate::rtmp::publisher::{AuthStage, PublishRequest, PublisherEvent, RtmpPublisher};
 use crate::rtmp::target::RtmpTarget;
 use crate::stream::{AudioForm, VideoForm, KeyframeWanted, RelayStreamEvent, Stream, Subscribe, Unsubscribe};
-use crate::transcode::{SoundFrames, AAC_CHANNELS, AAC_SAMPLE_RATE};
+use crate::transcode::{SoundFrames, AAC_SAMPLE_RATE};
 use actix::prelude::*;
 use futures_util::StreamExt;
 use rml_rtmp::rml_amf0::Amf0Value;
@@ -196,7 +196,7 @@ impl RtmpTransponder {
         if self.tracks.audio.is_some() {
             properties.push(("audiocodecid", Amf0Value::Number(10.0)));
             properties.push(("audiosamplerate", Amf0Value::Number(f64::from(AAC_SAMPLE_RATE))));
-            properties.push(("stereo", Amf0Value::Boolean(AAC_CHANNELS == 2)));
+            properties.push(("stereo", Amf0Value::Boolean(self.audio_channels() == Some(2))));
         }
         properties.push(("encoder", Amf0Value::Utf8String(format!("ferrophone {}", env!("CARGO_PKG_VERSION")))));
         if let Some(bytes) = self.connection.as_mut().and_then(|c| c.publisher.metadata(properties).ok()) {
@@ -281,10 +281,11 @@ impl RtmpTransponder {
         }
         let timestamp = self.clock.timestamp_ms(MediaKind::Audio, frame.time, frame.clock_rate, frame.received);
         let payload = self.audio_payload(frame);
+        let channels = self.audio_channels().unwrap_or(2);
         let publisher = &mut self.connection.as_mut().ok_or("no connection")?.publisher;
         let mut messages = Vec::new();
         if !self.audio_header_sent {
-            let config = flv::aac_lc_audio_specific_config(AAC_SAMPLE_RATE, AAC_CHANNELS);
+            let config = flv::aac_lc_audio_specific_config(AAC_SAMPLE_RATE, channels);
             messages.push(publisher.audio(timestamp, flv::aac_sequence_header(&config), true)?);
             self.audio_header_sent = true;
         }
@@ -310,6 +311,11 @@ impl RtmpTransponder {
             (Some(silence), true) => silence.clone(),
             _ => frame.data.clone(),
         }
+    }
+
+    /// The AAC channels of the pushed audio, if there is AAC.
+    fn audio_channels(&self) -> Option<u8> {
+        self.tracks.audio.as_ref().filter(|c| c.name == CodecName::Aac).map(|c| c.channels.unwrap_or(2))
     }
 
     /// The push failed: it stays listed as FAILED with the reason for a while, then goes.
@@ -499,5 +505,17 @@ impl Handler<SoundOff> for RtmpTransponder {
         self.sound = None;
         self.summary.sound_enabled = false;
         self.publish_summary();
+    }
+}
+
+/// The AAC channel count of the push (None without audio), for encoding sound files to match.
+#[derive(Message)]
+#[rtype(result = "Option<u8>")]
+pub struct AudioChannels;
+
+impl Handler<AudioChannels> for RtmpTransponder {
+    type Result = Option<u8>;
+    fn handle(&mut self, _: AudioChannels, _: &mut Context<Self>) -> Option<u8> {
+        self.audio_channels()
     }
 }

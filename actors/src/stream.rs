@@ -6,7 +6,7 @@
 use crate::media::{CodecName, MediaFrame, MediaKind, StreamTracks, TrackCodec};
 use crate::metrics::{Metrics, StreamLabels};
 use crate::registry::{Registry, StreamStatsUpdate};
-use crate::transcode::{spawn_opus_to_aac, spawn_vp8_to_h264, VideoInput, AAC_CHANNELS, AAC_SAMPLE_RATE};
+use crate::transcode::{opus_fmtp_allows_stereo, opus_is_stereo, spawn_opus_to_aac, spawn_vp8_to_h264, VideoInput, AAC_SAMPLE_RATE};
 use actix::prelude::*;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -95,6 +95,9 @@ pub struct Stream {
     /// The VP8 → H.264 transcoder while someone takes it.
     h264: Option<mpsc::Sender<VideoInput>>,
     h264_bitrate: usize,
+    /// Whether the publisher's last Opus packet was stereo: AAC follows it.
+    opus_stereo: Option<bool>,
+    aac_channels: u8,
 }
 
 struct AacSide {
@@ -133,6 +136,8 @@ impl Stream {
             aac: None,
             h264: None,
             h264_bitrate: 1_000_000,
+            opus_stereo: None,
+            aac_channels: 2,
             publisher_media_session_id,
             tracks,
             publisher,
@@ -204,6 +209,9 @@ impl StreamHandler<MediaFrame> for Stream {
         self.counters.frames_in.inc();
         self.counters.bytes_in.inc_by(frame.data.len() as u64);
         self.bytes_since_stats += frame.data.len() as u64;
+        if frame.kind == MediaKind::Audio {
+            self.opus_stereo = Some(opus_is_stereo(&frame.data));
+        }
         let transcoder_took = match frame.kind {
             MediaKind::Audio => self.aac.as_ref().map(|aac| aac.input.try_send(frame.clone()).is_ok()),
             MediaKind::Video => self.h264.as_ref().map(|h264| h264.try_send(VideoInput::Frame(frame.clone())).is_ok()),
@@ -296,14 +304,20 @@ impl Stream {
             tracing::warn!(parent: &self.span, codec = ?audio.name, "no AAC for this audio codec yet; RTMP gets video only");
             return None;
         }
+        // Mono AAC costs half, and browsers send mono unless stereo was agreed in the SDP: the
+        // packets seen so far decide, or else what the publisher offered.
+        let stereo = self.opus_stereo.unwrap_or_else(|| opus_fmtp_allows_stereo(&audio.fmtp));
+        let channels = if self.aac.is_some() { self.aac_channels } else if stereo { 2 } else { 1 };
         if self.aac.is_none() {
-            match spawn_opus_to_aac(&self.name, self.aac_bitrate) {
+            let bitrate = self.aac_bitrate * usize::from(channels) / 2;
+            match spawn_opus_to_aac(&self.name, bitrate, channels) {
                 Ok(track) => {
                     ctx.add_stream(futures_util::stream::unfold(track.output, |mut rx| async move {
                         rx.recv().await.map(|f| (TranscodedAudio(f), rx))
                     }));
                     self.aac = Some(AacSide { input: track.input, silence: track.silence });
-                    tracing::info!(parent: &self.span, "Opus to AAC transcoding started");
+                    self.aac_channels = channels;
+                    tracing::info!(parent: &self.span, channels, "Opus to AAC transcoding started");
                 }
                 Err(e) => {
                     tracing::error!(parent: &self.span, error = %e, "cannot start Opus to AAC transcoding");
@@ -311,7 +325,7 @@ impl Stream {
                 }
             }
         }
-        let codec = TrackCodec { name: CodecName::Aac, clock_rate: AAC_SAMPLE_RATE, channels: Some(AAC_CHANNELS), fmtp: String::new() };
+        let codec = TrackCodec { name: CodecName::Aac, clock_rate: AAC_SAMPLE_RATE, channels: Some(channels), fmtp: String::new() };
         Some((codec, self.aac.as_ref()?.silence.clone()))
     }
 

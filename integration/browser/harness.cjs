@@ -127,7 +127,7 @@ rtmp { server { listen 127.0.0.1:1935; chunk_size 4096;
 function probe(input) {
   const { execFileSync } = require('node:child_process');
   const out = execFileSync('timeout', ['20', 'ffprobe', '-v', 'error', '-show_entries',
-    'stream=codec_type,codec_name,width,height,duration:format=duration', '-of', 'json', input]);
+    'stream=codec_type,codec_name,width,height,channels,duration:format=duration', '-of', 'json', input]);
   return JSON.parse(out.toString());
 }
 

@@ -35,6 +35,8 @@ test('RTMP republishing of a browser stream', async (t) => {
     const live = probe('rtmp://127.0.0.1:1935/live/rtmp_chrome1');
     const codecs = live.streams.map(s => s.codec_name).sort();
     assert.deepEqual(codecs, ['aac', 'h264']);
+    const aac = live.streams.find(s => s.codec_type === 'audio');
+    assert.equal(aac.channels, 1, "Chromium's microphone is mono, so is the AAC");
     await new Promise(r => setTimeout(r, 10000 - (Date.now() - started)));
     assert.equal((await rest('/rest-api/push/terminate', { mediaSessionId: id })).status, 200);
     const pushedFor = (Date.now() - started) / 1000;

@@ -3,27 +3,35 @@
 use super::body::RestBody;
 use super::{json_ok, void_ok, RestError};
 use crate::app_state::AppState;
+use actix::Addr;
 use actix_web::{web, HttpResponse};
 use ferrophone_actors::push::{start_push, PushError, PushRequest};
 use ferrophone_actors::registry::{FindTransponder, ListTransponders, TransponderSummary};
-use ferrophone_actors::rtmp_transponder::{RtmpTransponder, SetMuted, SoundOff, SoundOn, StopTransponder};
-use ferrophone_actors::transcode::{load_sound_file, SoundFileError, SoundFrames};
+use ferrophone_actors::rtmp_transponder::{AudioChannels, RtmpTransponder, SetMuted, SoundOff, SoundOn, StopTransponder};
+use ferrophone_actors::transcode::{load_sound_file, sound_file_path, SoundFileError};
 use serde_json::Value;
 
 async fn list(state: &AppState) -> Result<Vec<TransponderSummary>, RestError> {
     state.registry.send(ListTransponders).await.map_err(|e| RestError::unavailable(format!("Registry unavailable: {e}")))
 }
 
-/// Loads a sound file off the HTTP threads.
-async fn sound(state: &AppState, name: String) -> Result<SoundFrames, RestError> {
-    let push = state.media.push.clone();
-    let loaded = web::block(move || load_sound_file(&push.media_dir, &name, push.aac_bitrate))
-        .await
-        .map_err(|e| RestError::unavailable(format!("Sound loading failed: {e}")))?;
-    loaded.map_err(|e| match e {
+fn sound_error(e: SoundFileError) -> RestError {
+    match e {
         SoundFileError::NotFound(_) => RestError::not_found(e.to_string()),
         SoundFileError::BadName(_) | SoundFileError::BadFormat(_) => RestError::bad_request(e.to_string()),
-    })
+    }
+}
+
+/// Plays `file` in the push: encoded (off the HTTP threads) to match the push's audio.
+async fn play_sound(state: &AppState, transponder: &Addr<RtmpTransponder>, file: String, looped: bool) -> Result<(), RestError> {
+    let channels = transponder.send(AudioChannels).await.map_err(|_| RestError::not_found("Not found transponder"))?;
+    let push = state.media.push.clone();
+    let loaded = web::block(move || load_sound_file(&push.media_dir, &file, push.aac_bitrate, channels.unwrap_or(2)))
+        .await
+        .map_err(|e| RestError::unavailable(format!("Sound loading failed: {e}")))?;
+    let frames = loaded.map_err(sound_error)?;
+    transponder.do_send(SoundOn { frames, looped });
+    Ok(())
 }
 
 pub async fn startup(state: web::Data<AppState>, body: RestBody) -> Result<HttpResponse, RestError> {
@@ -32,21 +40,21 @@ pub async fn startup(state: web::Data<AppState>, body: RestBody) -> Result<HttpR
     let full_url = body.optional_bool("rtmpTransponderFullUrl")?;
     let options = body.optional_object("options")?.unwrap_or_else(|| Value::Object(Default::default()));
     let option = |key: &str| options.get(key).cloned();
-    let action = option("action").and_then(|v| v.as_str().map(str::to_owned));
-    let (muted, sound) = match action.as_deref() {
+    let (muted, sound) = match option("action").and_then(|v| v.as_str().map(str::to_owned)).as_deref() {
         None => (false, None),
         Some("mute") => (true, None),
         Some("sound_on") => {
             let file = option("soundFile")
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .ok_or_else(|| RestError::bad_request("options.action sound_on needs options.soundFile"))?;
+            sound_file_path(&state.media.push.media_dir, &file).map_err(sound_error)?;
             let looped = option("loop").is_some_and(|v| ferrophone_actors::websdk::lenient::as_bool(&v) == Some(true));
-            (false, Some((sound(&state, file).await?, looped)))
+            (false, Some((file, looped)))
         }
         Some(other) => return Err(RestError::bad_request(format!("Unknown options.action '{other}': mute or sound_on"))),
     };
-    let request = PushRequest { stream_name, rtmp_url, full_url, options, muted, sound };
-    let summary = start_push(state.registry.clone(), state.media.clone(), state.metrics.clone(), request)
+    let request = PushRequest { stream_name, rtmp_url, full_url, options, muted };
+    let (mut summary, transponder) = start_push(state.registry.clone(), state.media.clone(), state.metrics.clone(), request)
         .await
         .map_err(|e| match e {
             PushError::BadUrl(_) => RestError::bad_request(e.to_string()),
@@ -54,6 +62,13 @@ pub async fn startup(state: web::Data<AppState>, body: RestBody) -> Result<HttpR
             PushError::AlreadyPushed => RestError::conflict(e.to_string()),
             PushError::Unavailable => RestError::unavailable(e.to_string()),
         })?;
+    if let Some((file, looped)) = sound {
+        if let Err(e) = play_sound(&state, &transponder, file, looped).await {
+            transponder.do_send(StopTransponder { info: "Its sound file could not be played".into() });
+            return Err(e);
+        }
+        summary.sound_enabled = true;
+    }
     Ok(json_ok(&summary))
 }
 
@@ -84,7 +99,7 @@ pub async fn find_all(state: web::Data<AppState>) -> Result<HttpResponse, RestEr
     Ok(json_ok(&all))
 }
 
-async fn transponder(state: &AppState, body: &RestBody) -> Result<actix::Addr<RtmpTransponder>, RestError> {
+async fn transponder(state: &AppState, body: &RestBody) -> Result<Addr<RtmpTransponder>, RestError> {
     let media_session_id = body.required_string("mediaSessionId")?;
     state
         .registry
@@ -113,8 +128,7 @@ pub async fn sound_on(state: web::Data<AppState>, body: RestBody) -> Result<Http
     let target = transponder(&state, &body).await?;
     let file = body.required_string("soundFile")?;
     let looped = body.optional_bool("loop")?.unwrap_or(false);
-    let frames = sound(&state, file).await?;
-    target.do_send(SoundOn { frames, looped });
+    play_sound(&state, &target, file, looped).await?;
     Ok(void_ok())
 }
 

@@ -180,14 +180,13 @@ impl ClientSession {
                 full_url: None,
                 options: serde_json::json!({}),
                 muted: false,
-                sound: None,
             };
             let started = start_push(self.registry.clone(), self.media.clone(), self.metrics.clone(), push);
             let span = self.span.clone();
             ctx.spawn(
                 async move {
                     match started.await {
-                        Ok(t) => tracing::info!(parent: &span, push = %t.media_session_id, url = %t.rtmp_url, "RTMP push started"),
+                        Ok((t, _)) => tracing::info!(parent: &span, push = %t.media_session_id, url = %t.rtmp_url, "RTMP push started"),
                         Err(e) => tracing::warn!(parent: &span, "RTMP push not started: {e}"),
                     }
                 }

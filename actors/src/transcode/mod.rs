@@ -14,12 +14,12 @@ mod vp8_encoder;
 mod vp8_to_h264;
 pub mod wav;
 
-pub use aac_encoder::{AacEncoder, AAC_CHANNELS, AAC_SAMPLES_PER_FRAME, AAC_SAMPLE_RATE};
+pub use aac_encoder::{AacEncoder, AAC_SAMPLES_PER_FRAME, AAC_SAMPLE_RATE};
 pub use h264_encoder::H264Encoder;
 pub use opus_decoder::OpusDecoder;
 pub use opus_encoder::{OpusEncoder, OPUS_FRAME_SAMPLES};
-pub use opus_to_aac::{spawn_opus_to_aac, AacTrack};
-pub use sound_file::{load_sound_file, SoundFileError, SoundFrames};
+pub use opus_to_aac::{opus_fmtp_allows_stereo, opus_is_stereo, spawn_opus_to_aac, AacTrack};
+pub use sound_file::{load_sound_file, sound_file_path, SoundFileError, SoundFrames};
 pub use vp8_encoder::Vp8Encoder;
 pub use vp8_to_h264::{spawn_vp8_to_h264, H264Track, VideoInput};
 

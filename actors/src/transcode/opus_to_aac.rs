@@ -18,10 +18,22 @@ pub struct AacTrack {
     pub silence: Arc<[u8]>,
 }
 
-pub fn spawn_opus_to_aac(stream_name: &str, bitrate: usize) -> Result<AacTrack, TranscodeError> {
+/// Whether an Opus packet is stereo (the `s` bit of its TOC byte, RFC 6716 §3.1).
+pub fn opus_is_stereo(packet: &[u8]) -> bool {
+    packet.first().is_some_and(|toc| toc & 0x04 != 0)
+}
+
+/// Whether an Opus fmtp line says its receiver takes stereo (`stereo=1`, RFC 7587 §6.1). Our
+/// answer repeats the publisher's offer, so without it a browser sends mono.
+pub fn opus_fmtp_allows_stereo(fmtp: &str) -> bool {
+    fmtp.split(';').any(|param| param.trim().eq_ignore_ascii_case("stereo=1"))
+}
+
+/// `channels`: 1 for mono sources (what browsers' microphones send), 2 for stereo.
+pub fn spawn_opus_to_aac(stream_name: &str, bitrate: usize, channels: u8) -> Result<AacTrack, TranscodeError> {
     let mut decoder = OpusDecoder::new()?;
-    let mut encoder = AacEncoder::new(bitrate)?;
-    let silence = silence_frame(bitrate)?;
+    let mut encoder = AacEncoder::new(bitrate, channels)?;
+    let silence = silence_frame(bitrate, channels)?;
     let (input, mut frames_in) = mpsc::channel::<MediaFrame>(TRANSCODER_QUEUE);
     let (frames_out, output) = mpsc::channel::<MediaFrame>(TRANSCODER_QUEUE);
     let name = stream_name.to_owned();
@@ -77,8 +89,8 @@ pub fn spawn_opus_to_aac(stream_name: &str, bitrate: usize) -> Result<AacTrack, 
     Ok(AacTrack { input, output, silence })
 }
 
-fn silence_frame(bitrate: usize) -> Result<Arc<[u8]>, TranscodeError> {
-    let mut encoder = AacEncoder::new(bitrate)?;
+fn silence_frame(bitrate: usize, channels: u8) -> Result<Arc<[u8]>, TranscodeError> {
+    let mut encoder = AacEncoder::new(bitrate, channels)?;
     let frames = encoder.encode(&Stereo::silence(AAC_SAMPLES_PER_FRAME * 6))?;
     frames.last().map(|(_, data)| Arc::from(data.clone())).ok_or(TranscodeError("no AAC silence".into()))
 }
@@ -100,9 +112,17 @@ mod tests {
     }
 
     #[test]
+    fn stereo_is_read_from_the_fmtp_line() {
+        assert!(opus_fmtp_allows_stereo("minptime=10;stereo=1;useinbandfec=1"));
+        assert!(!opus_fmtp_allows_stereo("minptime=10;useinbandfec=1;sprop-stereo=1"));
+        assert!(!opus_fmtp_allows_stereo("stereo=0"));
+    }
+
+    #[test]
     fn opus_in_aac_out_on_the_same_clock() {
         let packets = opus_tone(100);
-        let mut track = spawn_opus_to_aac("test", 96_000).unwrap();
+        assert!(opus_is_stereo(&packets[0]));
+        let mut track = spawn_opus_to_aac("test", 96_000, 2).unwrap();
         assert!(!track.silence.is_empty());
         let now = Instant::now();
         for (i, packet) in packets.iter().enumerate() {

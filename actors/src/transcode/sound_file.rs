@@ -28,21 +28,29 @@ impl std::fmt::Display for SoundFileError {
 /// A sound file as AAC frames (1024 samples each at 48 kHz), shared by every push playing it.
 pub type SoundFrames = Arc<Vec<Arc<[u8]>>>;
 
-/// The AAC frames of `name` in `media_dir` (blocking: call it off actor threads).
-pub fn load_sound_file(media_dir: &Path, name: &str, bitrate: usize) -> Result<SoundFrames, SoundFileError> {
+/// Where the sound file `name` is: a plain file name inside `media_dir`, nothing else.
+pub fn sound_file_path(media_dir: &Path, name: &str) -> Result<PathBuf, SoundFileError> {
     if name.is_empty() || name.contains(['/', '\\']) || name.contains("..") || name.starts_with('.') {
         return Err(SoundFileError::BadName(name.to_owned()));
     }
-    let path = media_dir.join(name);
     let canonical_dir = media_dir.canonicalize().map_err(|_| SoundFileError::NotFound(name.to_owned()))?;
-    let canonical = path.canonicalize().map_err(|_| SoundFileError::NotFound(name.to_owned()))?;
+    let canonical = media_dir.join(name).canonicalize().map_err(|_| SoundFileError::NotFound(name.to_owned()))?;
     if !canonical.starts_with(&canonical_dir) || !canonical.is_file() {
         return Err(SoundFileError::BadName(name.to_owned()));
     }
+    Ok(canonical)
+}
+
+/// The AAC frames (with `channels`) of `name` in `media_dir` (blocking: call it off actor threads).
+pub fn load_sound_file(media_dir: &Path, name: &str, bitrate: usize, channels: u8) -> Result<SoundFrames, SoundFileError> {
+    let canonical = sound_file_path(media_dir, name)?;
     let modified = std::fs::metadata(&canonical).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH);
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, (SystemTime, SoundFrames)>>> = OnceLock::new();
+    /// Encoded files by path and channel count, kept while the file is unchanged.
+    type Cache = Mutex<HashMap<(PathBuf, u8), (SystemTime, SoundFrames)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some((when, frames)) = cache.lock().unwrap().get(&canonical) {
+    let key = (canonical.clone(), channels);
+    if let Some((when, frames)) = cache.lock().unwrap().get(&key) {
         if *when == modified {
             return Ok(frames.clone());
         }
@@ -50,13 +58,13 @@ pub fn load_sound_file(media_dir: &Path, name: &str, bitrate: usize) -> Result<S
     let bytes = std::fs::read(&canonical).map_err(|_| SoundFileError::NotFound(name.to_owned()))?;
     let parsed = wav::parse(&bytes).map_err(SoundFileError::BadFormat)?;
     let stereo = resample::to_stereo_48k(&parsed).map_err(|e| SoundFileError::BadFormat(e.0))?;
-    let frames = encode_all(&stereo, bitrate).map_err(|e| SoundFileError::BadFormat(e.0))?;
-    cache.lock().unwrap().insert(canonical, (modified, frames.clone()));
+    let frames = encode_all(&stereo, bitrate, channels).map_err(|e| SoundFileError::BadFormat(e.0))?;
+    cache.lock().unwrap().insert(key, (modified, frames.clone()));
     Ok(frames)
 }
 
-fn encode_all(stereo: &Stereo, bitrate: usize) -> Result<SoundFrames, super::TranscodeError> {
-    let mut encoder = AacEncoder::new(bitrate)?;
+fn encode_all(stereo: &Stereo, bitrate: usize, channels: u8) -> Result<SoundFrames, super::TranscodeError> {
+    let mut encoder = AacEncoder::new(bitrate, channels)?;
     let mut frames: Vec<Arc<[u8]>> = encoder.encode(stereo)?.into_iter().map(|(_, data)| Arc::from(data)).collect();
     // Push the encoder's delay out with silence so the file's end is heard.
     frames.extend(encoder.encode(&Stereo::silence(2048))?.into_iter().map(|(_, data)| Arc::from(data)));
@@ -75,15 +83,15 @@ mod tests {
         std::fs::write(dir.join("beep.wav"), wav::write(8000, 1, &tone)).unwrap();
         std::fs::write(dir.join("noise.wav"), b"RIFF....WAVEjunk").unwrap();
 
-        let frames = load_sound_file(&dir, "beep.wav", 96_000).unwrap();
+        let frames = load_sound_file(&dir, "beep.wav", 96_000, 2).unwrap();
         // Two seconds at 48 kHz is 93.75 frames of 1024.
         assert!((93..=97).contains(&frames.len()), "{}", frames.len());
-        assert!(Arc::ptr_eq(&frames, &load_sound_file(&dir, "beep.wav", 96_000).unwrap()), "cached");
-        assert_eq!(load_sound_file(&dir, "missing.wav", 96_000).unwrap_err(), SoundFileError::NotFound("missing.wav".into()));
+        assert!(Arc::ptr_eq(&frames, &load_sound_file(&dir, "beep.wav", 96_000, 2).unwrap()), "cached");
+        assert_eq!(load_sound_file(&dir, "missing.wav", 96_000, 2).unwrap_err(), SoundFileError::NotFound("missing.wav".into()));
         for bad in ["../etc/passwd", "/etc/passwd", "sub/x.wav", ".hidden", ""] {
-            assert!(matches!(load_sound_file(&dir, bad, 96_000), Err(SoundFileError::BadName(_))), "{bad}");
+            assert!(matches!(load_sound_file(&dir, bad, 96_000, 2), Err(SoundFileError::BadName(_))), "{bad}");
         }
-        assert!(matches!(load_sound_file(&dir, "noise.wav", 96_000), Err(SoundFileError::BadFormat(_))));
+        assert!(matches!(load_sound_file(&dir, "noise.wav", 96_000, 2), Err(SoundFileError::BadFormat(_))));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
