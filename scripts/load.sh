@@ -1,21 +1,42 @@
 #!/usr/bin/env bash
-# Benchmarks: starts a release ferrophone on loopback, runs one `ferrophone load` command
-# against it, and stops it.
+# Benchmarks: starts a release ferrophone on loopback (and, for pushes, nginx with the RTMP
+# module as their destination), runs one `ferrophone load` command against it, and stops them.
 #   scripts/load.sh sessions --count 10000 --rate 500 --duration 30
 #   scripts/load.sh play --viewers 500 --rate 50 --duration 30 --publish h264
+#   scripts/load.sh push --streams 1 --pushes 200 --duration 30
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || { sed -n '2,5p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,7p' "$0"; exit 2; }
 cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" --bin ferrophone
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$RUN"' EXIT
 "$BIN" --set server.bind_address=127.0.0.1 --set log.level=warn --set media.udp_port=0 \
   --ready-file "$RUN/ready" > "$RUN/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$RUN"' EXIT
+PIDS+=($!)
 for _ in $(seq 100); do [ -s "$RUN/ready" ] && break; sleep 0.1; done
 [ -s "$RUN/ready" ] || { cat "$RUN/server.log"; exit 1; }
 PORTS=$(cat "$RUN/ready")
 WS=$(sed -E 's/.*"ws":([0-9]+).*/\1/' <<<"$PORTS"); HTTP=$(sed -E 's/.*"http":([0-9]+).*/\1/' <<<"$PORTS")
 COMMAND=$1; shift
-"$BIN" load "$COMMAND" --url "ws://127.0.0.1:$WS" --health-url "http://127.0.0.1:$HTTP/health" "$@"
+EXTRA=()
+if [ "$COMMAND" = push ]; then
+  RTMP_PORT=19350
+  mkdir -p "$RUN/nginx/logs" "$RUN/nginx/tmp"
+  cat > "$RUN/nginx/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+daemon off;
+user root;
+worker_processes 1;
+pid nginx.pid;
+error_log logs/error.log warn;
+events { worker_connections 4096; }
+rtmp { server { listen 127.0.0.1:$RTMP_PORT; chunk_size 4096; application live { live on; } } }
+CONF
+  nginx -e stderr -p "$RUN/nginx/" -c "$RUN/nginx/nginx.conf" > "$RUN/nginx/logs/stderr.log" 2>&1 &
+  PIDS+=($!)
+  sleep 1
+  EXTRA=(--http-url "http://127.0.0.1:$HTTP" --rtmp-url "rtmp://127.0.0.1:$RTMP_PORT/live")
+fi
+"$BIN" load "$COMMAND" --url "ws://127.0.0.1:$WS" --health-url "http://127.0.0.1:$HTTP/health" "${EXTRA[@]}" "$@"

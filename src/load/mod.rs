@@ -7,6 +7,7 @@ pub mod rtp_counter;
 mod server_probe;
 mod sessions;
 pub mod publisher;
+mod pushes;
 pub mod signalling;
 pub mod stream_client;
 mod streams;
@@ -25,6 +26,9 @@ pub enum LoadCommand {
     /// Start many WebRTC viewers of one stream (optionally with its publisher) and report
     /// time to the first frame, packet loss, and the server's CPU and memory per viewer.
     Play(streams::PlayArgs),
+    /// Push streams to an RTMP server many times at once and report the server's CPU and
+    /// memory per push and the frames dropped.
+    Push(pushes::PushArgs),
 }
 
 #[derive(Args)]
@@ -43,5 +47,6 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
         LoadCommand::Sessions(args) => runtime.block_on(sessions::run(args)),
         LoadCommand::Publish(args) => runtime.block_on(streams::run_publish(args)),
         LoadCommand::Play(args) => runtime.block_on(streams::run_play(args)),
+        LoadCommand::Push(args) => runtime.block_on(pushes::run(args)),
     }
 }

@@ -14,15 +14,28 @@ pub struct Health {
 
 /// `url` like `http://127.0.0.1:8081/health`.
 pub async fn health(url: &str) -> Result<Health, String> {
-    let rest = url.strip_prefix("http://").ok_or("the health URL must start with http://")?;
+    let (_, body) = http(url, None).await?;
+    serde_json::from_str(&body).map_err(|e| format!("{url}: {e}"))
+}
+
+/// A plain HTTP/1.1 request: GET, or POST with a JSON body. Gives the status and the body.
+pub async fn http(url: &str, json_body: Option<&str>) -> Result<(u16, String), String> {
+    let rest = url.strip_prefix("http://").ok_or("the URL must start with http://")?;
     let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
     let mut stream = TcpStream::connect(authority).await.map_err(|e| format!("{url}: {e}"))?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let request = match json_body {
+        None => format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"),
+        Some(body) => format!(
+            "POST {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    };
     stream.write_all(request.as_bytes()).await.map_err(|e| format!("{url}: {e}"))?;
     let mut response = String::new();
     stream.read_to_string(&mut response).await.map_err(|e| format!("{url}: {e}"))?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).ok_or_else(|| format!("{url}: no HTTP body"))?;
-    serde_json::from_str(body).map_err(|e| format!("{url}: {e}"))
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| format!("{url}: not HTTP"))?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
 }
 
 /// The health, or None (with a warning) when there is no URL or the server does not answer.

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::format::{Codec, FormatParams};
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
@@ -39,7 +40,10 @@ impl ClientPeer {
     pub async fn offer(role: Role, audio: bool, video: Option<VideoCodec>) -> Result<(ClientPeer, String), String> {
         let mut config = Rtc::builder().clear_codecs();
         if audio {
-            config = config.enable_opus(true, false);
+            // Our Opus is a stereo tone, and we take stereo: say so, as a browser asked for
+            // stereo would (RFC 7587 §6.1).
+            let params = FormatParams { min_p_time: Some(10), use_inband_fec: Some(true), stereo: Some(true), sprop_stereo: Some(true), ..Default::default() };
+            config.codec_config().add_config(Pt::from(111), None, Codec::Opus, Frequency::FORTY_EIGHT_KHZ, Some(2), params);
         }
         config = match (role, video) {
             (_, Some(VideoCodec::H264)) => config.enable_h264(true),
