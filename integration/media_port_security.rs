@@ -6,6 +6,7 @@ use crate::common::Server;
 use ferrophone::load::signalling::Signalling;
 use ferrophone::load::stream_client::{play, publish};
 use ferrophone::load::synthetic_media::{opus_frame, VideoCodec};
+use ferrophone::load::webrtc_client::OpusChannels;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use str0m::Event;
@@ -42,7 +43,7 @@ fn dropped(server: &Server, kind: &str) -> f64 {
 async fn forged_datagrams_never_reach_dtls_or_srtp() {
     let server = Server::start_with(&[("session.keep_alive.algorithm", "NONE")]);
     let mut alice = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let mut publisher = publish(&mut alice, "guarded", true, Some(VideoCodec::Vp8)).await.unwrap();
+    let mut publisher = publish(&mut alice, "guarded", Some(OpusChannels::Stereo), Some(VideoCodec::Vp8)).await.unwrap();
     let mut bob = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let mut player = play(&mut bob, "guarded", None).await.unwrap();
     let ufrag = publisher.answer.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")).unwrap().trim().to_owned();

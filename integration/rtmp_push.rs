@@ -7,6 +7,7 @@ use crate::common::{Nginx, Server};
 use ferrophone::load::encoded_media::{encode_clip, EncodedClip};
 use ferrophone::load::publisher::{start_publisher, PublisherMedia, PublisherSpec, RunningPublisher};
 use ferrophone::load::synthetic_media::VideoCodec;
+use ferrophone::load::webrtc_client::OpusChannels;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -14,12 +15,13 @@ use std::time::{Duration, Instant};
 
 const QUIET: (&str, &str) = ("session.keep_alive.algorithm", "NONE");
 
-/// Four seconds of 320x240 video and a 440 Hz Opus tone, made once for every test.
+/// Four seconds of 320x240 video and a 440 Hz Opus tone, made once for every test: stereo
+/// with H.264, mono (like a browser) with VP8.
 fn clip(codec: VideoCodec) -> Arc<EncodedClip> {
     static H264: OnceLock<Arc<EncodedClip>> = OnceLock::new();
     static VP8: OnceLock<Arc<EncodedClip>> = OnceLock::new();
-    let cell = if codec == VideoCodec::H264 { &H264 } else { &VP8 };
-    cell.get_or_init(|| Arc::new(encode_clip(4, 320, 240, 30, 440.0, codec).unwrap())).clone()
+    let (cell, channels) = if codec == VideoCodec::H264 { (&H264, OpusChannels::Stereo) } else { (&VP8, OpusChannels::Mono) };
+    cell.get_or_init(|| Arc::new(encode_clip(4, 320, 240, 30, 440.0, codec, channels).unwrap())).clone()
 }
 
 async fn publisher_of(server: &Server, name: &str, codec: VideoCodec, rtmp_url: Option<String>) -> RunningPublisher {
@@ -322,6 +324,8 @@ async fn a_vp8_stream_is_pushed_as_h264() {
     let live = probe_streams(&format!("{}/rtmp_vp8cam", nginx.rtmp_url("live")));
     let codecs: Vec<&str> = live.iter().filter_map(|s| s["codec_name"].as_str()).collect();
     assert!(codecs.contains(&"h264") && codecs.contains(&"aac"), "{live:?}");
+    let aac = live.iter().find(|s| s["codec_type"] == "audio").unwrap();
+    assert_eq!(aac["channels"], 1, "mono Opus is pushed as mono AAC");
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(wait_push(&server, &id, "size", |t| t["width"] == 320).await["height"], 240);
     assert_eq!(push_call(&server, "terminate", json!({"mediaSessionId": id})), 200);

@@ -6,6 +6,7 @@ use crate::common::Server;
 use ferrophone::load::signalling::Signalling;
 use ferrophone::load::stream_client::{play, publish, MediaSession, StartError};
 use ferrophone::load::synthetic_media::{opus_frame, SyntheticVideo, VideoCodec};
+use ferrophone::load::webrtc_client::OpusChannels;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use str0m::media::MediaKind;
@@ -79,7 +80,7 @@ fn assert_contiguous_run(what: &str, sent: &[Vec<u8>], received: &[Vec<u8>], at_
 async fn round_trip(codec: VideoCodec, expected_codec: &str) {
     let server = Server::start_with(QUIET);
     let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let mut publisher = publish(&mut publisher_signalling, "cam1", true, Some(codec)).await.unwrap();
+    let mut publisher = publish(&mut publisher_signalling, "cam1", Some(OpusChannels::Stereo), Some(codec)).await.unwrap();
     assert_eq!(publisher.status["videoCodec"], expected_codec);
     let mut player_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let player = play(&mut player_signalling, "cam1", None).await.unwrap();
@@ -138,10 +139,10 @@ fn failed_info(result: Result<MediaSession, StartError>) -> String {
 async fn names_ids_codecs_and_offers_are_checked() {
     let server = Server::start_with(QUIET);
     let mut alice = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let _publisher = publish(&mut alice, "taken", true, Some(VideoCodec::Vp8)).await.unwrap();
+    let _publisher = publish(&mut alice, "taken", Some(OpusChannels::Stereo), Some(VideoCodec::Vp8)).await.unwrap();
 
     let mut bob = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    assert_eq!(failed_info(publish(&mut bob, "taken", true, Some(VideoCodec::H264)).await), "Stream name is already in use");
+    assert_eq!(failed_info(publish(&mut bob, "taken", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await), "Stream name is already in use");
     assert_eq!(failed_info(play(&mut bob, "nobody", None).await), "Stream not found");
     assert_eq!(failed_info(play(&mut bob, "taken", Some(VideoCodec::H264)).await), "No common codecs");
 
@@ -166,7 +167,7 @@ async fn names_ids_codecs_and_offers_are_checked() {
 async fn a_publishers_lost_socket_stops_its_players_and_leaves_nothing() {
     let server = Server::start_with(QUIET);
     let mut alice = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let _publisher = publish(&mut alice, "live", true, Some(VideoCodec::H264)).await.unwrap();
+    let _publisher = publish(&mut alice, "live", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
     let mut bob = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let _player = play(&mut bob, "live", None).await.unwrap();
     assert_eq!(server.metric("ferrophone_webrtc_peers"), Some(2.0));
@@ -185,14 +186,14 @@ async fn a_publishers_lost_socket_stops_its_players_and_leaves_nothing() {
     assert_eq!(status, 404);
     // The name is free again.
     let mut carol = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    publish(&mut carol, "live", true, Some(VideoCodec::Vp8)).await.unwrap();
+    publish(&mut carol, "live", Some(OpusChannels::Stereo), Some(VideoCodec::Vp8)).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_terminate_stops_a_stream_and_availability_follows() {
     let server = Server::start_with(QUIET);
     let mut alice = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let publisher = publish(&mut alice, "news", true, Some(VideoCodec::H264)).await.unwrap();
+    let publisher = publish(&mut alice, "news", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
 
     alice.send("availableStream", json!({"mediaSessionId": "probe-1", "name": "news"})).await.unwrap();
     let available = alice.expect("availableStream", WAIT).await.unwrap();
@@ -215,7 +216,7 @@ async fn rest_terminate_stops_a_stream_and_availability_follows() {
 async fn stream_events_reach_players_with_their_own_id() {
     let server = Server::start_with(QUIET);
     let mut alice = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let publisher = publish(&mut alice, "chat", true, Some(VideoCodec::Vp8)).await.unwrap();
+    let publisher = publish(&mut alice, "chat", Some(OpusChannels::Stereo), Some(VideoCodec::Vp8)).await.unwrap();
     let mut bob = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let player = play(&mut bob, "chat", None).await.unwrap();
     let event = json!({"mediaSessionId": publisher.media_session_id, "type": "data", "payload": {"text": "hello"}});
@@ -228,7 +229,7 @@ async fn stream_events_reach_players_with_their_own_id() {
 async fn a_player_that_stops_leaves_nothing_behind() {
     let server = Server::start_with(QUIET);
     let mut alice = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let _publisher = publish(&mut alice, "show", true, Some(VideoCodec::H264)).await.unwrap();
+    let _publisher = publish(&mut alice, "show", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
     let mut bob = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let player = play(&mut bob, "show", None).await.unwrap();
     assert_eq!(server.metric("ferrophone_webrtc_peers"), Some(2.0));

@@ -3,6 +3,7 @@
 //! once and played in a loop.
 
 use super::synthetic_media::VideoCodec;
+use super::webrtc_client::OpusChannels;
 use ferrophone_actors::transcode::{H264Encoder, OpusEncoder, Stereo, Vp8Encoder, OPUS_FRAME_SAMPLES};
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::frame;
@@ -12,12 +13,13 @@ pub struct EncodedClip {
     pub video: Vec<(Vec<u8>, bool)>,
     /// 20 ms Opus packets.
     pub audio: Vec<Vec<u8>>,
+    pub audio_channels: OpusChannels,
     pub fps: u32,
     pub codec: VideoCodec,
 }
 
 /// `seconds` of `codec` video (keyframe every half second) and of a `tone_hz` tone.
-pub fn encode_clip(seconds: u32, width: u32, height: u32, fps: u32, tone_hz: f32, codec: VideoCodec) -> Result<EncodedClip, String> {
+pub fn encode_clip(seconds: u32, width: u32, height: u32, fps: u32, tone_hz: f32, codec: VideoCodec, audio_channels: OpusChannels) -> Result<EncodedClip, String> {
     let gop = (fps / 2).max(1);
     let mut picture = frame::Video::new(Pixel::YUV420P, width, height);
     let mut video = Vec::new();
@@ -37,7 +39,8 @@ pub fn encode_clip(seconds: u32, width: u32, height: u32, fps: u32, tone_hz: f32
             }
         }
     }
-    let mut opus = OpusEncoder::new(64_000).map_err(|e| e.0)?;
+    let channels = if audio_channels == OpusChannels::Stereo { 2 } else { 1 };
+    let mut opus = OpusEncoder::new(64_000, channels).map_err(|e| e.0)?;
     let mut audio = Vec::new();
     for f in 0..(seconds as usize * 50) {
         let tone: Vec<f32> = (0..OPUS_FRAME_SAMPLES)
@@ -45,7 +48,7 @@ pub fn encode_clip(seconds: u32, width: u32, height: u32, fps: u32, tone_hz: f32
             .collect();
         audio.extend(opus.encode(&Stereo { left: tone.clone(), right: tone }).map_err(|e| e.0)?);
     }
-    Ok(EncodedClip { video, audio, fps, codec })
+    Ok(EncodedClip { video, audio, audio_channels, fps, codec })
 }
 
 /// A diagonal gradient that moves, and colour that drifts: every picture differs.

@@ -5,6 +5,7 @@ use super::encoded_media::EncodedClip;
 use super::signalling::Signalling;
 use super::stream_client::publish_with;
 use super::synthetic_media::{opus_frame, SyntheticVideo, VideoCodec};
+use super::webrtc_client::OpusChannels;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,13 +69,14 @@ impl Video {
 }
 
 pub async fn start_publisher(spec: PublisherSpec) -> Result<RunningPublisher, String> {
-    let (codec, fps) = match &spec.media {
-        PublisherMedia::Synthetic { codec, fps, .. } => (*codec, *fps),
-        PublisherMedia::Clip(clip) => (clip.codec, clip.fps),
+    // Synthetic Opus packets say stereo in their TOC byte.
+    let (codec, fps, channels) = match &spec.media {
+        PublisherMedia::Synthetic { codec, fps, .. } => (*codec, *fps, OpusChannels::Stereo),
+        PublisherMedia::Clip(clip) => (clip.codec, clip.fps, clip.audio_channels),
     };
     let mut signalling = Signalling::connect(&spec.url, json!({})).await?;
     let extra = spec.rtmp_url.as_ref().map_or(json!({}), |url| json!({"rtmpUrl": url}));
-    let mut session = publish_with(&mut signalling, &spec.stream, true, Some(codec), extra).await.map_err(|e| e.info())?;
+    let mut session = publish_with(&mut signalling, &spec.stream, Some(channels), Some(codec), extra).await.map_err(|e| e.info())?;
     let (audio_mid, video_mid) = (session.peer.audio.ok_or("no audio track")?, session.peer.video.ok_or("no video track")?);
     let (mut video, clip_audio) = match spec.media {
         PublisherMedia::Synthetic { codec, bitrate, fps } => (Video::Synthetic(SyntheticVideo::new(codec, bitrate, fps, u64::from(fps) * 2)), None),

@@ -6,6 +6,7 @@ use super::encoded_media::encode_clip;
 use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
 use super::server_probe::{health_or_warn, http};
 use super::synthetic_media::VideoCodec;
+use super::webrtc_client::OpusChannels;
 use clap::Args;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -37,7 +38,7 @@ pub struct PushArgs {
 }
 
 pub async fn run(args: PushArgs) -> Result<(), String> {
-    let clip = Arc::new(tokio::task::spawn_blocking(|| encode_clip(10, 640, 360, 30, 440.0, VideoCodec::H264)).await.map_err(|e| e.to_string())??);
+    let clip = Arc::new(tokio::task::spawn_blocking(|| encode_clip(10, 640, 360, 30, 440.0, VideoCodec::H264, OpusChannels::Mono)).await.map_err(|e| e.to_string())??);
     let mut publishers = Vec::new();
     for s in 0..args.streams {
         let spec = PublisherSpec { url: args.url.clone(), stream: format!("push{s}"), media: PublisherMedia::Clip(clip.clone()), rtmp_url: None };

@@ -3,7 +3,7 @@
 
 use super::signalling::Signalling;
 use super::synthetic_media::VideoCodec;
-use super::webrtc_client::{ClientPeer, Role};
+use super::webrtc_client::{ClientPeer, OpusChannels, Role};
 use rand::Rng;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -58,7 +58,7 @@ pub fn new_media_session_id() -> String {
 pub async fn publish(
     signalling: &mut Signalling,
     name: &str,
-    audio: bool,
+    audio: Option<OpusChannels>,
     video: Option<VideoCodec>,
 ) -> Result<MediaSession, StartError> {
     publish_with(signalling, name, audio, video, json!({})).await
@@ -68,19 +68,19 @@ pub async fn publish(
 pub async fn publish_with(
     signalling: &mut Signalling,
     name: &str,
-    audio: bool,
+    audio: Option<OpusChannels>,
     video: Option<VideoCodec>,
     extra: Value,
 ) -> Result<MediaSession, StartError> {
     let (peer, offer) = ClientPeer::offer(Role::Publish, audio, video).await?;
-    let mut request = json!({"name": name, "published": true, "hasAudio": audio, "hasVideo": video.is_some(), "sdp": offer});
+    let mut request = json!({"name": name, "published": true, "hasAudio": audio.is_some(), "hasVideo": video.is_some(), "sdp": offer});
     request.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
     start(signalling, peer, "publishStream", request, "PUBLISHING").await
 }
 
 /// `video` None offers every video codec, like a browser.
 pub async fn play(signalling: &mut Signalling, name: &str, video: Option<VideoCodec>) -> Result<MediaSession, StartError> {
-    let (peer, offer) = ClientPeer::offer(Role::Play, true, video).await?;
+    let (peer, offer) = ClientPeer::offer(Role::Play, Some(OpusChannels::Stereo), video).await?;
     let request = json!({"name": name, "published": false, "hasAudio": true, "hasVideo": true, "sdp": offer});
     start(signalling, peer, "playStream", request, "PLAYING").await
 }

@@ -9,6 +9,7 @@ use super::encoded_media::encode_clip;
 use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
 use super::stream_client::{play, MediaSession};
 use super::synthetic_media::VideoCodec;
+use super::webrtc_client::OpusChannels;
 use clap::Args;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -81,7 +82,7 @@ pub struct PlayArgs {
 impl PublishArgs {
     async fn spec(&self) -> Result<PublisherSpec, String> {
         let media = if self.clip {
-            let clip = tokio::task::spawn_blocking(|| encode_clip(10, 640, 360, 30, 440.0, VideoCodec::H264)).await.map_err(|e| e.to_string())??;
+            let clip = tokio::task::spawn_blocking(|| encode_clip(10, 640, 360, 30, 440.0, VideoCodec::H264, OpusChannels::Mono)).await.map_err(|e| e.to_string())??;
             PublisherMedia::Clip(Arc::new(clip))
         } else {
             PublisherMedia::Synthetic { codec: self.codec, bitrate: self.bitrate, fps: self.fps }

@@ -34,15 +34,23 @@ pub struct ClientPeer {
     pub counter: RtpCounter,
 }
 
+/// The Opus a client sends: mono like a browser's microphone, or stereo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpusChannels {
+    Mono,
+    Stereo,
+}
+
 impl ClientPeer {
     /// A peer and its SDP offer. A player offers every codec it knows, like a browser; `video`
     /// restricts it (or a publisher) to one video codec.
-    pub async fn offer(role: Role, audio: bool, video: Option<VideoCodec>) -> Result<(ClientPeer, String), String> {
+    pub async fn offer(role: Role, audio: Option<OpusChannels>, video: Option<VideoCodec>) -> Result<(ClientPeer, String), String> {
         let mut config = Rtc::builder().clear_codecs();
-        if audio {
-            // Our Opus is a stereo tone, and we take stereo: say so, as a browser asked for
-            // stereo would (RFC 7587 §6.1).
-            let params = FormatParams { min_p_time: Some(10), use_inband_fec: Some(true), stereo: Some(true), sprop_stereo: Some(true), ..Default::default() };
+        if let Some(channels) = audio {
+            // Stereo is declared (RFC 7587 §6.1), as a browser asked for stereo does; without it
+            // a server may take the audio as mono.
+            let stereo = (channels == OpusChannels::Stereo).then_some(true);
+            let params = FormatParams { min_p_time: Some(10), use_inband_fec: Some(true), stereo, sprop_stereo: stereo, ..Default::default() };
             config.codec_config().add_config(Pt::from(111), None, Codec::Opus, Frequency::FORTY_EIGHT_KHZ, Some(2), params);
         }
         config = match (role, video) {
@@ -59,7 +67,7 @@ impl ClientPeer {
         let direction = if role == Role::Publish { Direction::SendOnly } else { Direction::RecvOnly };
         let mut change = rtc.sdp_api();
         let stream_id = Some("load".to_owned());
-        let audio_mid = audio.then(|| change.add_media(MediaKind::Audio, direction, stream_id.clone(), None, None));
+        let audio_mid = audio.map(|_| change.add_media(MediaKind::Audio, direction, stream_id.clone(), None, None));
         let wants_video = role == Role::Play || video.is_some();
         let video_mid = wants_video.then(|| change.add_media(MediaKind::Video, direction, stream_id, None, None));
         let (offer, pending) = change.apply().ok_or("nothing to offer")?;

@@ -29,12 +29,7 @@ impl AacEncoder {
         let codec = ffmpeg_next::encoder::find(codec::Id::AAC).ok_or(TranscodeError("no AAC encoder in FFmpeg".into()))?;
         let mut encoder = codec::Context::new_with_codec(codec).encoder().audio()?;
         encoder.set_rate(AAC_SAMPLE_RATE as i32);
-        if channels == 1 {
-            encoder.set_channel_layout(ChannelLayout::MONO);
-            encoder.set_channels(1);
-        } else {
-            set_stereo(&mut encoder);
-        }
+        set_channels(&mut encoder, channels);
         encoder.set_format(Sample::F32(Type::Planar));
         encoder.set_bit_rate(bitrate);
         encoder.set_time_base((1, AAC_SAMPLE_RATE as i32));
@@ -93,10 +88,12 @@ impl AacEncoder {
     }
 }
 
-/// FFmpeg before 7 needs both the layout and the channel count set (crates.md pitfall 1).
-pub(super) fn set_stereo(encoder: &mut ffmpeg_next::encoder::audio::Audio) {
-    encoder.set_channel_layout(ChannelLayout::STEREO);
-    encoder.set_channels(2);
+/// Mono for 1, else stereo. FFmpeg before 7 needs both the layout and the channel count set
+/// (crates.md pitfall 1).
+pub(super) fn set_channels(encoder: &mut ffmpeg_next::encoder::audio::Audio, channels: u8) {
+    let (layout, count) = if channels == 1 { (ChannelLayout::MONO, 1) } else { (ChannelLayout::STEREO, 2) };
+    encoder.set_channel_layout(layout);
+    encoder.set_channels(count);
 }
 
 #[cfg(test)]

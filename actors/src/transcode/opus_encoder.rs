@@ -1,6 +1,6 @@
-//! Opus encoding (libopus) of 48 kHz stereo in 20 ms packets, as WebRTC sends it.
+//! Opus encoding (libopus) of 48 kHz mono or stereo in 20 ms packets, as WebRTC sends it.
 
-use super::aac_encoder::set_stereo;
+use super::aac_encoder::set_channels;
 use super::{init, Stereo, TranscodeError};
 use ffmpeg_next::codec;
 use ffmpeg_next::format::sample::{Sample, Type};
@@ -13,19 +13,21 @@ pub const OPUS_FRAME_SAMPLES: usize = 960;
 pub struct OpusEncoder {
     encoder: ffmpeg_next::encoder::Audio,
     next_pts: i64,
+    stereo: bool,
 }
 
 impl OpusEncoder {
-    pub fn new(bitrate: usize) -> Result<Self, TranscodeError> {
+    /// `channels` 1 encodes the left channel alone, as a browser's microphone sends.
+    pub fn new(bitrate: usize, channels: u8) -> Result<Self, TranscodeError> {
         init();
         let codec = ffmpeg_next::encoder::find_by_name("libopus").ok_or(TranscodeError("no libopus in FFmpeg".into()))?;
         let mut encoder = codec::Context::new_with_codec(codec).encoder().audio()?;
         encoder.set_rate(48_000);
-        set_stereo(&mut encoder);
+        set_channels(&mut encoder, channels);
         encoder.set_format(Sample::F32(Type::Packed));
         encoder.set_bit_rate(bitrate);
         encoder.set_time_base((1, 48_000));
-        Ok(OpusEncoder { encoder: encoder.open_as(codec)?, next_pts: 0 })
+        Ok(OpusEncoder { encoder: encoder.open_as(codec)?, next_pts: 0, stereo: channels != 1 })
     }
 
     /// Encodes exactly 20 ms (960 samples); returns the packets ready.
@@ -33,9 +35,14 @@ impl OpusEncoder {
         if samples.len() != OPUS_FRAME_SAMPLES {
             return Err(TranscodeError(format!("Opus takes {OPUS_FRAME_SAMPLES} samples, not {}", samples.len())));
         }
-        let mut frame = frame::Audio::new(Sample::F32(Type::Packed), OPUS_FRAME_SAMPLES, ChannelLayout::STEREO);
+        let layout = if self.stereo { ChannelLayout::STEREO } else { ChannelLayout::MONO };
+        let mut frame = frame::Audio::new(Sample::F32(Type::Packed), OPUS_FRAME_SAMPLES, layout);
         frame.set_rate(48_000);
-        let interleaved: Vec<u8> = samples.left.iter().zip(&samples.right).flat_map(|(l, r)| [l.to_le_bytes(), r.to_le_bytes()].concat()).collect();
+        let interleaved: Vec<u8> = if self.stereo {
+            samples.left.iter().zip(&samples.right).flat_map(|(l, r)| [l.to_le_bytes(), r.to_le_bytes()].concat()).collect()
+        } else {
+            samples.left.iter().flat_map(|l| l.to_le_bytes()).collect()
+        };
         frame.data_mut(0)[..interleaved.len()].copy_from_slice(&interleaved);
         frame.set_pts(Some(self.next_pts));
         self.next_pts += OPUS_FRAME_SAMPLES as i64;

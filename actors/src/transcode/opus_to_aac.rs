@@ -102,7 +102,7 @@ mod tests {
 
     /// Opus packets of a 440 Hz tone.
     fn opus_tone(frames: usize) -> Vec<Vec<u8>> {
-        let mut encoder = super::super::OpusEncoder::new(64_000).unwrap();
+        let mut encoder = super::super::OpusEncoder::new(64_000, 2).unwrap();
         (0..frames)
             .flat_map(|f| {
                 let tone: Vec<f32> = (0..960).map(|i| (((f * 960 + i) as f32) * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 0.4).collect();
