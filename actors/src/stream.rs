@@ -6,7 +6,7 @@
 use crate::media::{CodecName, MediaFrame, MediaKind, StreamTracks, TrackCodec};
 use crate::metrics::{Metrics, StreamLabels};
 use crate::registry::{Registry, StreamStatsUpdate};
-use crate::transcode::{opus_fmtp_allows_stereo, opus_is_stereo, spawn_opus_to_aac, spawn_vp8_to_h264, VideoInput, AAC_SAMPLE_RATE};
+use crate::transcode::{opus_fmtp_allows_stereo, opus_is_stereo, spawn_audio_to_aac, spawn_vp8_to_h264, VideoInput, AAC_SAMPLE_RATE};
 use actix::prelude::*;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -209,7 +209,7 @@ impl StreamHandler<MediaFrame> for Stream {
         self.counters.frames_in.inc();
         self.counters.bytes_in.inc_by(frame.data.len() as u64);
         self.bytes_since_stats += frame.data.len() as u64;
-        if frame.kind == MediaKind::Audio {
+        if frame.kind == MediaKind::Audio && self.tracks.audio.as_ref().is_some_and(|a| a.name == CodecName::Opus) {
             self.opus_stereo = Some(opus_is_stereo(&frame.data));
         }
         let transcoder_took = match frame.kind {
@@ -300,27 +300,23 @@ impl Stream {
     /// first one. None when the stream's audio cannot become AAC.
     fn aac_track(&mut self, ctx: &mut Context<Self>) -> Option<(TrackCodec, Arc<[u8]>)> {
         let audio = self.tracks.audio.as_ref()?;
-        if audio.name != CodecName::Opus {
-            tracing::warn!(parent: &self.span, codec = ?audio.name, "no AAC for this audio codec yet; RTMP gets video only");
-            return None;
-        }
         // Mono AAC costs half, and browsers send mono unless stereo was agreed in the SDP: the
-        // packets seen so far decide, or else what the publisher offered.
-        let stereo = self.opus_stereo.unwrap_or_else(|| opus_fmtp_allows_stereo(&audio.fmtp));
+        // packets seen so far decide, or else what the publisher offered. Phones are mono.
+        let stereo = audio.name == CodecName::Opus && self.opus_stereo.unwrap_or_else(|| opus_fmtp_allows_stereo(&audio.fmtp));
         let channels = if self.aac.is_some() { self.aac_channels } else if stereo { 2 } else { 1 };
         if self.aac.is_none() {
             let bitrate = self.aac_bitrate * usize::from(channels) / 2;
-            match spawn_opus_to_aac(&self.name, bitrate, channels) {
+            match spawn_audio_to_aac(&self.name, audio.name, bitrate, channels) {
                 Ok(track) => {
                     ctx.add_stream(futures_util::stream::unfold(track.output, |mut rx| async move {
                         rx.recv().await.map(|f| (TranscodedAudio(f), rx))
                     }));
                     self.aac = Some(AacSide { input: track.input, silence: track.silence });
                     self.aac_channels = channels;
-                    tracing::info!(parent: &self.span, channels, "Opus to AAC transcoding started");
+                    tracing::info!(parent: &self.span, from = ?audio.name, channels, "AAC transcoding started");
                 }
                 Err(e) => {
-                    tracing::error!(parent: &self.span, error = %e, "cannot start Opus to AAC transcoding");
+                    tracing::warn!(parent: &self.span, error = %e, "no AAC for this audio; RTMP gets video only");
                     return None;
                 }
             }

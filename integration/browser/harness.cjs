@@ -150,4 +150,13 @@ function decodeErrors(file) {
   return spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-']).stderr.toString();
 }
 
-module.exports = { startServer, startNginx, launchBrowser, rest, waitFor, probe, packetSpans, decodeErrors, REST, WS };
+/** Mean audio volume of a file in dB (ffmpeg volumedetect); -91 is digital silence. */
+function meanVolume(file) {
+  const { spawnSync } = require('node:child_process');
+  const out = spawnSync('ffmpeg', ['-nostdin', '-i', file, '-vn', '-af', 'volumedetect', '-f', 'null', '-']).stderr.toString();
+  const found = out.match(/mean_volume: (-?[0-9.]+) dB/);
+  if (!found) throw new Error(`no volume measured: ${out.slice(-500)}`);
+  return Number(found[1]);
+}
+
+module.exports = { startServer, startNginx, launchBrowser, rest, waitFor, probe, packetSpans, decodeErrors, meanVolume, REST, WS };

@@ -1,25 +1,27 @@
-//! Transcoding with FFmpeg (ffmpeg-next): Opus from WebRTC to AAC and VP8 to H.264 for RTMP,
+//! Transcoding with FFmpeg (ffmpeg-next): Opus from WebRTC and G.711/G.722 from phones to AAC and VP8 to H.264 for RTMP,
 //! WAV files to AAC for sound insertion, AAC silence for muting, and the H.264, VP8 and Opus
 //! encoders of generated media. Everything here is blocking CPU work:
 //! it runs on transcoder threads, never on actor threads.
 
 mod aac_encoder;
+mod audio_to_aac;
 mod h264_encoder;
 mod opus_decoder;
 mod opus_encoder;
-mod opus_to_aac;
 mod resample;
 mod sound_file;
+mod telephony_decoder;
 mod vp8_encoder;
 mod vp8_to_h264;
 pub mod wav;
 
 pub use aac_encoder::{AacEncoder, AAC_SAMPLES_PER_FRAME, AAC_SAMPLE_RATE};
 pub use h264_encoder::H264Encoder;
-pub use opus_decoder::OpusDecoder;
+pub use audio_to_aac::{spawn_audio_to_aac, AacTrack};
+pub use opus_decoder::{opus_fmtp_allows_stereo, opus_is_stereo, OpusDecoder};
 pub use opus_encoder::{OpusEncoder, OPUS_FRAME_SAMPLES};
-pub use opus_to_aac::{opus_fmtp_allows_stereo, opus_is_stereo, spawn_opus_to_aac, AacTrack};
 pub use sound_file::{load_sound_file, sound_file_path, SoundFileError, SoundFrames};
+pub use telephony_decoder::TelephonyDecoder;
 pub use vp8_encoder::Vp8Encoder;
 pub use vp8_to_h264::{spawn_vp8_to_h264, H264Track, VideoInput};
 

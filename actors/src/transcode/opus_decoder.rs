@@ -6,6 +6,17 @@ use ffmpeg_next::format::sample::{Sample, Type};
 use ffmpeg_next::frame;
 use ffmpeg_next::Packet;
 
+/// Whether an Opus packet is stereo (the `s` bit of its TOC byte, RFC 6716 §3.1).
+pub fn opus_is_stereo(packet: &[u8]) -> bool {
+    packet.first().is_some_and(|toc| toc & 0x04 != 0)
+}
+
+/// Whether an Opus fmtp line says its receiver takes stereo (`stereo=1`, RFC 7587 §6.1). Our
+/// answer repeats the publisher's offer, so without it a browser sends mono.
+pub fn opus_fmtp_allows_stereo(fmtp: &str) -> bool {
+    fmtp.split(';').any(|param| param.trim().eq_ignore_ascii_case("stereo=1"))
+}
+
 pub struct OpusDecoder {
     decoder: ffmpeg_next::decoder::Audio,
 }
@@ -49,5 +60,24 @@ impl OpusDecoder {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stereo_is_read_from_the_fmtp_line() {
+        assert!(opus_fmtp_allows_stereo("minptime=10;stereo=1;useinbandfec=1"));
+        assert!(!opus_fmtp_allows_stereo("minptime=10;useinbandfec=1;sprop-stereo=1"));
+        assert!(!opus_fmtp_allows_stereo("stereo=0"));
+    }
+
+    #[test]
+    fn the_toc_byte_says_stereo() {
+        assert!(opus_is_stereo(&[0xfc, 1, 2]));
+        assert!(!opus_is_stereo(&[0xf8, 1, 2]));
+        assert!(!opus_is_stereo(&[]));
     }
 }

@@ -10,14 +10,8 @@ use ffmpeg_next::util::channel_layout::ChannelLayout;
 pub fn to_stereo_48k(wav: &Wav) -> Result<Stereo, TranscodeError> {
     init();
     let layout = if wav.channels == 1 { ChannelLayout::MONO } else { ChannelLayout::STEREO };
-    let mut resampler = resampling::Context::get(
-        Sample::I16(Type::Packed),
-        layout,
-        wav.sample_rate,
-        Sample::F32(Type::Planar),
-        ChannelLayout::STEREO,
-        48_000,
-    )?;
+    // Mono stays mono here and is copied to both sides: swresample's upmix takes 3 dB off.
+    let mut resampler = resampling::Context::get(Sample::I16(Type::Packed), layout, wav.sample_rate, Sample::F32(Type::Planar), layout, 48_000)?;
     let frames_in = wav.samples.len() / usize::from(wav.channels);
     let mut input = frame::Audio::new(Sample::I16(Type::Packed), frames_in, layout);
     input.set_rate(wav.sample_rate);
@@ -26,11 +20,11 @@ pub fn to_stereo_48k(wav: &Wav) -> Result<Stereo, TranscodeError> {
     input.data_mut(0)[..bytes.len()].copy_from_slice(&bytes);
     // Room for the whole output (crates.md pitfall 2: an empty frame is sized to the input).
     let capacity = frames_in * 48_000 / wav.sample_rate as usize + 256;
-    let mut output = frame::Audio::new(Sample::F32(Type::Planar), capacity, ChannelLayout::STEREO);
+    let mut output = frame::Audio::new(Sample::F32(Type::Planar), capacity, layout);
     resampler.run(&input, &mut output)?;
     let mut stereo = Stereo::default();
     append(&output, &mut stereo);
-    let mut tail = frame::Audio::new(Sample::F32(Type::Planar), 1024, ChannelLayout::STEREO);
+    let mut tail = frame::Audio::new(Sample::F32(Type::Planar), 1024, layout);
     if resampler.flush(&mut tail).is_ok() {
         append(&tail, &mut stereo);
     }
@@ -39,8 +33,9 @@ pub fn to_stereo_48k(wav: &Wav) -> Result<Stereo, TranscodeError> {
 
 fn append(frame: &frame::Audio, stereo: &mut Stereo) {
     let n = frame.samples();
+    let right = if frame.planes() > 1 { 1 } else { 0 };
     stereo.left.extend_from_slice(&frame.plane::<f32>(0)[..n]);
-    stereo.right.extend_from_slice(&frame.plane::<f32>(1)[..n]);
+    stereo.right.extend_from_slice(&frame.plane::<f32>(right)[..n]);
 }
 
 #[cfg(test)]
@@ -53,6 +48,8 @@ mod tests {
         let stereo = to_stereo_48k(&Wav { sample_rate: 8000, channels: 1, samples }).unwrap();
         assert!((47_000..=48_200).contains(&stereo.len()), "{}", stereo.len());
         assert_eq!(stereo.left, stereo.right);
-        assert!(stereo.left.iter().any(|s| s.abs() > 0.2));
+        // Full level: 10 000 of 32 768.
+        let peak = stereo.left.iter().fold(0f32, |m, s| m.max(s.abs()));
+        assert!((0.29..0.32).contains(&peak), "{peak}");
     }
 }

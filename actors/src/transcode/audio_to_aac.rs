@@ -1,16 +1,16 @@
-//! A stream's Opus audio as AAC, on a transcoder thread of its own: one per stream, whatever
-//! the number of RTMP pushes that take it.
+//! A stream's audio (Opus from browsers, G.711 or G.722 from phones) as AAC, on a transcoder
+//! thread of its own: one per stream, whatever the number of RTMP pushes that take it.
 
-use super::{AacEncoder, OpusDecoder, Stereo, TranscodeError, AAC_SAMPLES_PER_FRAME};
-use crate::media::{MediaFrame, MediaKind};
+use super::{AacEncoder, OpusDecoder, Stereo, TelephonyDecoder, TranscodeError, AAC_SAMPLES_PER_FRAME};
+use crate::media::{CodecName, MediaFrame, MediaKind};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Opus frames a transcoder may be behind before the stream drops them.
+/// Audio frames a transcoder may be behind before the stream drops them.
 pub const TRANSCODER_QUEUE: usize = 100;
 
-/// The running transcoder: Opus goes in through `input`, AAC comes out of `output` (both in the
-/// 48 kHz clock of the Opus frames, so it stays in sync with the video).
+/// The running transcoder: source audio goes in through `input`, AAC comes out of `output` in a
+/// 48 kHz clock that is the source's RTP clock scaled, so it stays in sync with the video.
 pub struct AacTrack {
     pub input: mpsc::Sender<MediaFrame>,
     pub output: mpsc::Receiver<MediaFrame>,
@@ -18,20 +18,33 @@ pub struct AacTrack {
     pub silence: Arc<[u8]>,
 }
 
-/// Whether an Opus packet is stereo (the `s` bit of its TOC byte, RFC 6716 §3.1).
-pub fn opus_is_stereo(packet: &[u8]) -> bool {
-    packet.first().is_some_and(|toc| toc & 0x04 != 0)
+/// The decoder of the stream's audio codec, to 48 kHz.
+enum SourceDecoder {
+    Opus(OpusDecoder),
+    Telephony(TelephonyDecoder),
 }
 
-/// Whether an Opus fmtp line says its receiver takes stereo (`stereo=1`, RFC 7587 §6.1). Our
-/// answer repeats the publisher's offer, so without it a browser sends mono.
-pub fn opus_fmtp_allows_stereo(fmtp: &str) -> bool {
-    fmtp.split(';').any(|param| param.trim().eq_ignore_ascii_case("stereo=1"))
+impl SourceDecoder {
+    fn new(codec: CodecName) -> Result<Self, TranscodeError> {
+        match codec {
+            CodecName::Opus => Ok(SourceDecoder::Opus(OpusDecoder::new()?)),
+            CodecName::Pcmu | CodecName::Pcma | CodecName::G722 => Ok(SourceDecoder::Telephony(TelephonyDecoder::new(codec)?)),
+            other => Err(TranscodeError(format!("no AAC from {other:?}"))),
+        }
+    }
+
+    fn decode(&mut self, payload: &[u8]) -> Result<Stereo, TranscodeError> {
+        match self {
+            SourceDecoder::Opus(decoder) => decoder.decode(payload),
+            SourceDecoder::Telephony(decoder) => decoder.decode(payload),
+        }
+    }
 }
 
-/// `channels`: 1 for mono sources (what browsers' microphones send), 2 for stereo.
-pub fn spawn_opus_to_aac(stream_name: &str, bitrate: usize, channels: u8) -> Result<AacTrack, TranscodeError> {
-    let mut decoder = OpusDecoder::new()?;
+/// AAC of `source` audio (Opus, PCMU, PCMA or G.722). `channels`: 1 for mono sources (browsers'
+/// microphones, phones), 2 for stereo.
+pub fn spawn_audio_to_aac(stream_name: &str, source: CodecName, bitrate: usize, channels: u8) -> Result<AacTrack, TranscodeError> {
+    let mut decoder = SourceDecoder::new(source)?;
     let mut encoder = AacEncoder::new(bitrate, channels)?;
     let silence = silence_frame(bitrate, channels)?;
     let (input, mut frames_in) = mpsc::channel::<MediaFrame>(TRANSCODER_QUEUE);
@@ -44,17 +57,19 @@ pub fn spawn_opus_to_aac(stream_name: &str, bitrate: usize, channels: u8) -> Res
             let mut expected: Option<u64> = None;
             let mut start: Option<u64> = None;
             while let Some(frame) = frames_in.blocking_recv() {
-                let first = *start.get_or_insert(frame.time);
+                // 48 kHz ticks: Opus's own clock, six of them per tick of G.711's and G.722's.
+                let time = frame.time * 48_000 / u64::from(frame.clock_rate.max(1));
+                let first = *start.get_or_insert(time);
                 let mut pcm = match decoder.decode(&frame.data) {
                     Ok(pcm) => pcm,
                     Err(e) => {
-                        tracing::debug!(stream = %name, error = %e, "undecodable Opus packet skipped");
+                        tracing::debug!(stream = %name, error = %e, "undecodable audio packet skipped");
                         continue;
                     }
                 };
                 // Lost packets leave a gap: fill it with silence so audio keeps its time.
                 if let Some(next) = expected {
-                    let gap = frame.time.saturating_sub(next) as usize;
+                    let gap = time.saturating_sub(next) as usize;
                     if gap > 0 && gap < 48_000 {
                         let mut filled = Stereo::silence(gap);
                         filled.left.append(&mut pcm.left);
@@ -62,7 +77,7 @@ pub fn spawn_opus_to_aac(stream_name: &str, bitrate: usize, channels: u8) -> Res
                         pcm = filled;
                     }
                 }
-                expected = Some(frame.time + (pcm.len() as u64).min(48_000));
+                expected = Some(time + (pcm.len() as u64).min(48_000));
                 let encoded = match encoder.encode(&pcm) {
                     Ok(encoded) => encoded,
                     Err(e) => {
@@ -112,17 +127,10 @@ mod tests {
     }
 
     #[test]
-    fn stereo_is_read_from_the_fmtp_line() {
-        assert!(opus_fmtp_allows_stereo("minptime=10;stereo=1;useinbandfec=1"));
-        assert!(!opus_fmtp_allows_stereo("minptime=10;useinbandfec=1;sprop-stereo=1"));
-        assert!(!opus_fmtp_allows_stereo("stereo=0"));
-    }
-
-    #[test]
     fn opus_in_aac_out_on_the_same_clock() {
         let packets = opus_tone(100);
-        assert!(opus_is_stereo(&packets[0]));
-        let mut track = spawn_opus_to_aac("test", 96_000, 2).unwrap();
+        assert!(super::super::opus_is_stereo(&packets[0]));
+        let mut track = spawn_audio_to_aac("test", CodecName::Opus, 96_000, 2).unwrap();
         assert!(!track.silence.is_empty());
         let now = Instant::now();
         for (i, packet) in packets.iter().enumerate() {
