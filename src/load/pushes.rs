@@ -4,7 +4,7 @@
 
 use super::encoded_media::encode_clip;
 use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
-use super::server_probe::{health_or_warn, http};
+use super::server_probe::{health_or_warn, http, Health};
 use super::synthetic_media::VideoCodec;
 use super::webrtc_client::OpusChannels;
 use clap::Args;
@@ -45,7 +45,11 @@ pub async fn run(args: PushArgs) -> Result<(), String> {
         publishers.push(start_publisher(spec).await?);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // What the publishers cost alone, so the pushes' own share can be told apart.
+    let publishers_from = (health_or_warn(&args.health_url).await, Instant::now());
+    tokio::time::sleep(Duration::from_secs(args.duration.min(10))).await;
     let before = health_or_warn(&args.health_url).await;
+    let publishers_cores = cores_between(&publishers_from.0, &before, publishers_from.1.elapsed().as_secs_f64());
     let measured_from = Instant::now();
     let (mut started, mut refused) = (0, 0);
     for s in 0..args.streams {
@@ -87,9 +91,9 @@ pub async fn run(args: PushArgs) -> Result<(), String> {
     println!("load push: {} streams x {} pushes to {}", args.streams, args.pushes, args.rtmp_url);
     println!("  started        {started} (refused {refused}), publishing {publishing}, still publishing after the hold {still}");
     println!("  dropped        {dropped:.0} frames while holding");
-    if let (Some(a), Some(b)) = (all_up.as_ref().and_then(|h| h.cpu_seconds), held.as_ref().and_then(|h| h.cpu_seconds)) {
-        let cores = (b - a) / hold;
-        println!("  server CPU     {:.0} % of one core ({:.2} % per push)", cores * 100.0, cores * 100.0 / started.max(1) as f64);
+    if let (Some(cores), Some(alone)) = (cores_between(&all_up, &held, hold), publishers_cores) {
+        let per_push = (cores - alone) * 100.0 / started.max(1) as f64;
+        println!("  server CPU     {:.0} % of one core holding; {:.0} % with the publishers alone: {per_push:.2} % per push", cores * 100.0, alone * 100.0);
     }
     if let (Some(a), Some(b)) = (before.as_ref().and_then(|h| h.rss_bytes), held.as_ref().and_then(|h| h.rss_bytes)) {
         println!("  server RSS     {:.1} MB before the pushes, {:.1} MB holding: {:.1} KB per push", a as f64 / 1e6, b as f64 / 1e6, b.saturating_sub(a) as f64 / started.max(1) as f64 / 1024.0);
@@ -98,6 +102,11 @@ pub async fn run(args: PushArgs) -> Result<(), String> {
         return Err(format!("{} pushes did not last", started - still));
     }
     Ok(())
+}
+
+/// Cores the server used between two /health readings `seconds` apart.
+fn cores_between(from: &Option<Health>, to: &Option<Health>, seconds: f64) -> Option<f64> {
+    Some((to.as_ref()?.cpu_seconds? - from.as_ref()?.cpu_seconds?) / seconds)
 }
 
 async fn count_publishing(http_url: &str) -> usize {
