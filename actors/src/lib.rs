@@ -10,6 +10,7 @@ pub mod panic_guard;
 pub mod push;
 pub mod registry;
 pub mod rtmp;
+pub mod rtp;
 pub mod rtmp_transponder;
 pub mod sdp;
 pub mod session_settings;
