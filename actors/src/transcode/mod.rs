@@ -5,12 +5,14 @@
 
 mod aac_encoder;
 mod audio_to_aac;
+mod call_audio;
 mod h264_encoder;
 mod opus_decoder;
 mod opus_encoder;
 mod resample;
 mod sound_file;
 mod telephony_decoder;
+mod telephony_encoder;
 mod vp8_encoder;
 mod vp8_to_h264;
 pub mod wav;
@@ -18,10 +20,12 @@ pub mod wav;
 pub use aac_encoder::{AacEncoder, AAC_SAMPLES_PER_FRAME, AAC_SAMPLE_RATE};
 pub use h264_encoder::H264Encoder;
 pub use audio_to_aac::{spawn_audio_to_aac, AacTrack};
+pub use call_audio::{spawn_call_audio, CallAudio, CallAudioChannels, CallAudioInput};
 pub use opus_decoder::{opus_fmtp_allows_stereo, opus_is_stereo, OpusDecoder};
 pub use opus_encoder::{OpusEncoder, OPUS_FRAME_SAMPLES};
 pub use sound_file::{load_sound_file, sound_file_path, SoundFileError, SoundFrames};
 pub use telephony_decoder::TelephonyDecoder;
+pub use telephony_encoder::TelephonyEncoder;
 pub use vp8_encoder::Vp8Encoder;
 pub use vp8_to_h264::{spawn_vp8_to_h264, H264Track, VideoInput};
 

@@ -19,6 +19,12 @@ pub struct OpusEncoder {
 impl OpusEncoder {
     /// `channels` 1 encodes the left channel alone, as a browser's microphone sends.
     pub fn new(bitrate: usize, channels: u8) -> Result<Self, TranscodeError> {
+        Self::with_complexity(bitrate, channels, 10)
+    }
+
+    /// `complexity` 0–10 (libopus's own default is 10): a call's transcoder runs for every
+    /// call, where 3 costs half as much and narrowband phone audio loses nothing by it.
+    pub fn with_complexity(bitrate: usize, channels: u8, complexity: u8) -> Result<Self, TranscodeError> {
         init();
         let codec = ffmpeg_next::encoder::find_by_name("libopus").ok_or(TranscodeError("no libopus in FFmpeg".into()))?;
         let mut encoder = codec::Context::new_with_codec(codec).encoder().audio()?;
@@ -27,7 +33,9 @@ impl OpusEncoder {
         encoder.set_format(Sample::F32(Type::Packed));
         encoder.set_bit_rate(bitrate);
         encoder.set_time_base((1, 48_000));
-        Ok(OpusEncoder { encoder: encoder.open_as(codec)?, next_pts: 0, stereo: channels != 1 })
+        let mut options = ffmpeg_next::Dictionary::new();
+        options.set("compression_level", &complexity.min(10).to_string());
+        Ok(OpusEncoder { encoder: encoder.open_as_with(codec, options)?, next_pts: 0, stereo: channels != 1 })
     }
 
     /// Encodes exactly 20 ms (960 samples); returns the packets ready.

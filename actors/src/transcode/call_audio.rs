@@ -1,0 +1,170 @@
+//! One call's audio both ways between a browser (Opus, 48 kHz) and a phone (G.711 or G.722),
+//! on a transcoder thread of its own: what the browser says becomes 20 ms phone payloads, what
+//! the phone says becomes 20 ms Opus packets.
+
+use super::{OpusDecoder, OpusEncoder, Stereo, TelephonyDecoder, TelephonyEncoder, TranscodeError, OPUS_FRAME_SAMPLES};
+use crate::media::CodecName;
+use tokio::sync::mpsc;
+
+/// Packets the transcoder may be behind, each way, before the call drops audio.
+pub const CALL_AUDIO_QUEUE: usize = 50;
+/// Opus to the browser: enough for narrowband speech upsampled, and cheap.
+const OPUS_BITRATE: usize = 32_000;
+const OPUS_COMPLEXITY: u8 = 3;
+
+/// What the transcoder is given.
+pub enum CallAudioInput {
+    /// One Opus packet from the browser.
+    FromBrowser(Vec<u8>),
+    /// One payload from the phone, in order (the jitter buffer's work).
+    FromPhone(Vec<u8>),
+    /// The phone's packets for `samples` (at the phone's RTP clock) never came.
+    PhoneLost { samples: u32 },
+}
+
+/// The running transcoder's ends.
+pub struct CallAudioChannels {
+    pub input: mpsc::Sender<CallAudioInput>,
+    /// 20 ms Opus packets for the browser.
+    pub to_browser: mpsc::Receiver<Vec<u8>>,
+    /// 20 ms payloads in the phone's codec.
+    pub to_phone: mpsc::Receiver<Vec<u8>>,
+}
+
+/// The codec work of a call, without the thread (so it can be tested and measured alone).
+pub struct CallAudio {
+    from_browser: OpusDecoder,
+    to_phone: TelephonyEncoder,
+    from_phone: TelephonyDecoder,
+    to_browser: OpusEncoder,
+    /// 48 kHz audio from the phone not yet a whole Opus frame.
+    pending: Stereo,
+    /// The phone's RTP clock (8000 for G.711 and G.722).
+    phone_clock: u32,
+}
+
+impl CallAudio {
+    pub fn new(phone_codec: CodecName) -> Result<Self, TranscodeError> {
+        Ok(CallAudio {
+            from_browser: OpusDecoder::new()?,
+            to_phone: TelephonyEncoder::new(phone_codec)?,
+            from_phone: TelephonyDecoder::new(phone_codec)?,
+            to_browser: OpusEncoder::with_complexity(OPUS_BITRATE, 1, OPUS_COMPLEXITY)?,
+            pending: Stereo::default(),
+            phone_clock: 8_000,
+        })
+    }
+
+    /// One Opus packet from the browser → the phone payloads it completes.
+    pub fn browser_to_phone(&mut self, opus: &[u8]) -> Result<Vec<Vec<u8>>, TranscodeError> {
+        let pcm = self.from_browser.decode(opus)?;
+        self.to_phone.encode(&pcm)
+    }
+
+    /// One phone payload → the Opus packets it completes.
+    pub fn phone_to_browser(&mut self, payload: &[u8]) -> Result<Vec<Vec<u8>>, TranscodeError> {
+        let pcm = self.from_phone.decode(payload)?;
+        self.queue_for_browser(pcm)
+    }
+
+    /// Lost phone audio becomes silence, so the browser's clock keeps going.
+    pub fn phone_lost(&mut self, samples: u32) -> Result<Vec<Vec<u8>>, TranscodeError> {
+        let samples48k = samples as usize * 48_000 / self.phone_clock as usize;
+        self.queue_for_browser(Stereo::silence(samples48k.min(48_000)))
+    }
+
+    fn queue_for_browser(&mut self, pcm: Stereo) -> Result<Vec<Vec<u8>>, TranscodeError> {
+        self.pending.left.extend(pcm.left);
+        self.pending.right.extend(pcm.right);
+        let mut packets = Vec::new();
+        while self.pending.len() >= OPUS_FRAME_SAMPLES {
+            let left: Vec<f32> = self.pending.left.drain(..OPUS_FRAME_SAMPLES).collect();
+            let right: Vec<f32> = self.pending.right.drain(..OPUS_FRAME_SAMPLES).collect();
+            packets.extend(self.to_browser.encode(&Stereo { left, right })?);
+        }
+        Ok(packets)
+    }
+}
+
+/// Starts a call's transcoder thread; it ends when `input` is dropped or both outputs are.
+pub fn spawn_call_audio(call_id: &str, phone_codec: CodecName) -> Result<CallAudioChannels, TranscodeError> {
+    let mut audio = CallAudio::new(phone_codec)?;
+    let (input, mut inputs) = mpsc::channel::<CallAudioInput>(CALL_AUDIO_QUEUE);
+    let (browser_out, to_browser) = mpsc::channel(CALL_AUDIO_QUEUE);
+    let (phone_out, to_phone) = mpsc::channel(CALL_AUDIO_QUEUE);
+    let name = call_id.to_owned();
+    std::thread::Builder::new()
+        .name(format!("call-{name}"))
+        .spawn(move || {
+            while let Some(input) = inputs.blocking_recv() {
+                let (result, out) = match input {
+                    CallAudioInput::FromBrowser(opus) => (audio.browser_to_phone(&opus), &phone_out),
+                    CallAudioInput::FromPhone(payload) => (audio.phone_to_browser(&payload), &browser_out),
+                    CallAudioInput::PhoneLost { samples } => (audio.phone_lost(samples), &browser_out),
+                };
+                match result {
+                    // A full side drops: the other side and the call go on.
+                    Ok(packets) => packets.into_iter().for_each(|p| drop(out.try_send(p))),
+                    Err(e) => tracing::debug!(call = %name, error = %e, "undecodable call audio skipped"),
+                }
+                if browser_out.is_closed() && phone_out.is_closed() {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| TranscodeError(format!("cannot start a transcoder thread: {e}")))?;
+    Ok(CallAudioChannels { input, to_browser, to_phone })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone_frames(frames: usize) -> Vec<Stereo> {
+        (0..frames)
+            .map(|f| {
+                let left: Vec<f32> = (0..OPUS_FRAME_SAMPLES)
+                    .map(|i| (((f * OPUS_FRAME_SAMPLES + i) as f32) * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 0.5)
+                    .collect();
+                Stereo { right: left.clone(), left }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_second_each_way_is_fifty_packets_each_way() {
+        let mut call = CallAudio::new(CodecName::Pcmu).unwrap();
+        let mut browser = OpusEncoder::new(32_000, 1).unwrap();
+        let opus: Vec<Vec<u8>> = tone_frames(50).iter().flat_map(|f| browser.encode(f).unwrap()).collect();
+        let to_phone: Vec<Vec<u8>> = opus.iter().flat_map(|p| call.browser_to_phone(p).unwrap()).collect();
+        assert!((48..=50).contains(&to_phone.len()), "{}", to_phone.len());
+        assert!(to_phone.iter().all(|p| p.len() == 160));
+        // And back: the phone's packets (plus one lost) become 20 ms Opus packets.
+        let mut to_browser: Vec<Vec<u8>> = to_phone.iter().flat_map(|p| call.phone_to_browser(p).unwrap()).collect();
+        to_browser.extend(call.phone_lost(160).unwrap());
+        assert!((48..=51).contains(&to_browser.len()), "{}", to_browser.len());
+        let mut decoder = OpusDecoder::new().unwrap();
+        let heard: Vec<f32> = to_browser.iter().flat_map(|p| decoder.decode(p).unwrap().left).collect();
+        let peak = heard[9_600..].iter().fold(0f32, |m, s| m.max(s.abs()));
+        assert!(peak > 0.3, "the tone came through: peak {peak}");
+    }
+
+    #[test]
+    fn the_thread_carries_both_ways_and_ends_with_its_input() {
+        let mut channels = spawn_call_audio("test", CodecName::Pcma).unwrap();
+        let mut browser = OpusEncoder::new(32_000, 1).unwrap();
+        for frame in tone_frames(10) {
+            for packet in browser.encode(&frame).unwrap() {
+                channels.input.blocking_send(CallAudioInput::FromBrowser(packet)).unwrap();
+            }
+        }
+        for _ in 0..10 {
+            channels.input.blocking_send(CallAudioInput::FromPhone(vec![0xd5; 160])).unwrap();
+        }
+        drop(channels.input);
+        let phone: Vec<_> = std::iter::from_fn(|| channels.to_phone.blocking_recv()).collect();
+        let browser: Vec<_> = std::iter::from_fn(|| channels.to_browser.blocking_recv()).collect();
+        assert!((8..=10).contains(&phone.len()), "{}", phone.len());
+        assert!((9..=10).contains(&browser.len()), "{}", browser.len());
+    }
+}
