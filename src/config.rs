@@ -16,7 +16,7 @@ pub const ENV_PREFIX: &str = "FERROPHONE_";
 pub struct Config {
     pub server: ServerConfig,
     pub media: MediaConfig,
-    pub sip: PortConfig,
+    pub sip: SipConfig,
     pub rtmp: RtmpConfig,
     pub web: WebConfig,
     pub log: LogConfig,
@@ -50,8 +50,20 @@ pub struct MediaConfig {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct PortConfig {
+pub struct SipConfig {
     pub port: u16,
+    pub rtp_port_min: u16,
+    pub rtp_port_max: u16,
+    /// Seconds.
+    pub register_expires: u32,
+    pub codecs: String,
+    pub codecs_exclude_sip: String,
+    pub allow_outside_codecs: bool,
+    pub rtp_activity_detecting: bool,
+    /// Milliseconds.
+    pub rtp_activity_timeout: u64,
+    /// Milliseconds.
+    pub ring_timeout: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -179,6 +191,23 @@ impl Config {
             failed_linger: Duration::from_millis(r.failed_linger),
             auto_start_url: (r.rtmp_push_auto_start && !r.rtmp_push_auto_start_url.is_empty())
                 .then(|| r.rtmp_push_auto_start_url.clone()),
+        }
+    }
+
+    /// The SIP side's settings; `advertised_ip` is the media one (SIP and SDP name one host).
+    pub fn sip_settings(&self, advertised_ip: IpAddr) -> ferrophone_actors::sip::SipSettings {
+        let s = &self.sip;
+        ferrophone_actors::sip::SipSettings {
+            bind: self.server.bind_address,
+            port: s.port,
+            advertised_ip,
+            rtp_ports: s.rtp_port_min..=s.rtp_port_max.max(s.rtp_port_min.saturating_add(1)),
+            register_expires: s.register_expires.max(60),
+            codecs: s.codecs.clone(),
+            codecs_exclude_sip: s.codecs_exclude_sip.clone(),
+            allow_outside_codecs: s.allow_outside_codecs,
+            rtp_activity_timeout: s.rtp_activity_detecting.then(|| Duration::from_millis(s.rtp_activity_timeout.max(1000))),
+            ring_timeout: Duration::from_millis(s.ring_timeout),
         }
     }
 

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::http;
 use actix_web::{web, App, HttpServer};
 use ferrophone_actors::media_context::MediaContext;
+use ferrophone_actors::sip::SipGateway;
 use ferrophone_actors::webrtc::peer_setup::ResendBuffers;
 use ferrophone_actors::media_socket::MediaSocket;
 use ferrophone_actors::metrics::Metrics;
@@ -22,6 +23,8 @@ pub struct BoundPorts {
     pub ws: u16,
     pub http: u16,
     pub media_udp: u16,
+    /// SIP, UDP and TCP.
+    pub sip: u16,
     pub wss: Option<u16>,
     pub https: Option<u16>,
 }
@@ -43,11 +46,13 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
     let media_socket = MediaSocket::bind((config.server.bind_address, config.media.udp_port).into(), metrics.clone())
         .map_err(|e| format!("cannot open the media port {}/udp: {e}", config.media.udp_port))?;
     let media_workers = if config.media.workers == 0 { num_cpus() } else { config.media.workers };
+    let sip = SipGateway::start(config.sip_settings(advertised_ip)).await.map_err(|e| format!("cannot start SIP: {e}"))?;
     let media = Arc::new(MediaContext::new(
         media_socket.clone(),
         (advertised_ip, media_socket.local_addr().port()).into(),
         ResendBuffers { video: config.media.video_resend_packets, audio: config.media.audio_resend_packets },
         config.push_settings(),
+        Some(sip.clone()),
         media_workers,
     ));
     let state = AppState {
@@ -94,7 +99,7 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
             .map_err(|e| format!("cannot listen for HTTPS on {bind}:{}: {e}", config.server.https_port))?;
     }
 
-    let ports = bound_ports(&ws_server.addrs(), &http_server.addrs(), media_socket.local_addr().port(), tls.is_some());
+    let ports = bound_ports(&ws_server.addrs(), &http_server.addrs(), media_socket.local_addr().port(), sip.local.port(), tls.is_some());
     announce(&ports, &state);
     if let Some(path) = ready_file {
         std::fs::write(&path, serde_json::to_string(&ports).expect("ports serialize"))
@@ -118,16 +123,18 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
     let (ws_result, http_result) = tokio::join!(ws_running, http_running);
     ws_result.and(http_result).map_err(|e| format!("server error: {e}"))?;
     media_socket.shutdown();
+    sip.shutdown();
     tracing::info!("stopped");
     Ok(())
 }
 
-fn bound_ports(ws: &[SocketAddr], http: &[SocketAddr], media_udp: u16, tls: bool) -> BoundPorts {
+fn bound_ports(ws: &[SocketAddr], http: &[SocketAddr], media_udp: u16, sip: u16, tls: bool) -> BoundPorts {
     let port = |addrs: &[SocketAddr], index: usize| addrs.get(index).map(SocketAddr::port);
     BoundPorts {
         ws: port(ws, 0).unwrap_or(0),
         http: port(http, 0).unwrap_or(0),
         media_udp,
+        sip,
         wss: if tls { port(ws, 1) } else { None },
         https: if tls { port(http, 1) } else { None },
     }
@@ -138,6 +145,7 @@ fn announce(ports: &BoundPorts, state: &AppState) {
         ws = ports.ws,
         http = ports.http,
         media_udp = ports.media_udp,
+        sip = ports.sip,
         wss = ports.wss,
         https = ports.https,
         advertised_ip = %state.advertised_ip,

@@ -14,6 +14,7 @@ pub mod rtp;
 pub mod rtmp_transponder;
 pub mod sdp;
 pub mod session_settings;
+pub mod sip;
 pub mod stream;
 pub mod socket;
 pub mod token;

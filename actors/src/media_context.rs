@@ -1,8 +1,10 @@
-//! What a session needs to create WebRTC peers: the shared media socket, the address browsers
-//! reach it at, the server's DTLS identity, and the media threads peers and streams run on.
+//! What a session needs to create WebRTC peers and calls: the shared media socket, the address
+//! browsers reach it at, the server's DTLS identity, the media threads peers and streams run on,
+//! and the SIP gateway.
 
 use crate::media_socket::MediaSocket;
 use crate::rtmp::target::NamingRules;
+use crate::sip::SipGateway;
 use crate::webrtc::peer_setup::{DtlsIdentity, ResendBuffers};
 use actix::{Arbiter, ArbiterHandle};
 use std::net::SocketAddr;
@@ -35,6 +37,8 @@ pub struct MediaContext {
     pub identity: DtlsIdentity,
     pub resend_buffers: ResendBuffers,
     pub push: Arc<PushSettings>,
+    /// None when SIP could not start (the session then refuses SIP fields and calls).
+    pub sip: Option<Arc<SipGateway>>,
     workers: Vec<ArbiterHandle>,
     next_worker: AtomicUsize,
 }
@@ -46,6 +50,7 @@ impl MediaContext {
         candidate: SocketAddr,
         resend_buffers: ResendBuffers,
         push: PushSettings,
+        sip: Option<Arc<SipGateway>>,
         threads: usize,
     ) -> Self {
         let workers = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
@@ -55,6 +60,7 @@ impl MediaContext {
             identity: DtlsIdentity::generate(),
             resend_buffers,
             push: Arc::new(push),
+            sip,
             workers,
             next_worker: AtomicUsize::new(0),
         }

@@ -1,4 +1,5 @@
-//! One WebRTC peer of the server (a publisher or a player), owning one str0m `Rtc`. The `Rtc`
+//! One WebRTC peer of the server (a publisher, a player or the browser side of a SIP call),
+//! owning one str0m `Rtc`. The `Rtc`
 //! is sans-IO: this actor feeds it datagrams from the shared media socket, frames from the
 //! stream and the passing of time, and carries out what it asks (transmit, wake me at, events).
 
@@ -7,7 +8,7 @@ use crate::media_socket::{Datagram, MediaSocket};
 use crate::metrics::Metrics;
 use crate::panic_guard::guarded;
 use crate::stream::{KeyframeWanted, RequestKeyframe, Unsubscribe};
-use crate::webrtc::peer_setup::{NegotiatedTrack, PeerSetup};
+use crate::webrtc::peer_setup::{accept_call_answer, NegotiatedTrack, PeerSetup, SetupError};
 use actix::prelude::*;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime};
 use str0m::net::{Protocol, Receive};
+use str0m::change::SdpPendingOffer;
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 use tracing::Span;
@@ -69,11 +71,15 @@ pub enum Role {
     Publisher { frames: mpsc::Sender<MediaFrame> },
     /// Frames come from the stream's subscription; keyframe needs go back to the stream.
     Player { frames: mpsc::Receiver<MediaFrame>, subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe> },
+    /// A SIP call: what the browser sends goes to the call, what the call sends comes back.
+    /// `pending` is the server's offer while the browser has not answered (incoming calls).
+    Call { to_call: mpsc::Sender<MediaFrame>, from_call: mpsc::Receiver<MediaFrame>, pending: Option<SdpPendingOffer> },
 }
 
 enum Side {
     Publisher { frames: mpsc::Sender<MediaFrame>, last_keyframe_request: Option<Instant> },
     Player { subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe>, waiting_keyframe: bool },
+    Call { to_call: mpsc::Sender<MediaFrame>, pending: Option<SdpPendingOffer> },
 }
 
 pub struct WebRtcPeer {
@@ -116,6 +122,7 @@ impl WebRtcPeer {
             Role::Player { frames, subscription, stream, unsubscribe } => {
                 (Side::Player { subscription, stream, unsubscribe, waiting_keyframe: setup.video.is_some() }, Some(frames))
             }
+            Role::Call { to_call, from_call, pending } => (Side::Call { to_call, pending }, Some(from_call)),
         };
         let span = tracing::info_span!("peer", id = %media_session_id);
         WebRtcPeer {
@@ -224,9 +231,13 @@ impl WebRtcPeer {
         }
     }
 
-    /// Publisher: a depacketized frame goes to the stream.
+    /// Publisher or call: a depacketized frame goes to the stream or the call.
     fn on_media_data(&mut self, data: MediaData) {
-        let Side::Publisher { frames, .. } = &self.side else { return };
+        let frames = match &self.side {
+            Side::Publisher { frames, .. } => frames,
+            Side::Call { to_call, .. } => to_call,
+            Side::Player { .. } => return,
+        };
         let kind = if self.video.as_ref().is_some_and(|t| t.mid == data.mid) {
             MediaKind::Video
         } else if self.audio.as_ref().is_some_and(|t| t.mid == data.mid) {
@@ -275,7 +286,7 @@ impl WebRtcPeer {
         }
     }
 
-    /// Player: writes one frame of the stream to the browser.
+    /// Player or call: writes one frame to the browser.
     fn write_frame(&mut self, frame: MediaFrame) -> Result<(), String> {
         if !self.connected {
             return Ok(());
@@ -386,6 +397,27 @@ impl Handler<RequestKeyframe> for WebRtcPeer {
             act.request_keyframe();
             Ok(())
         });
+    }
+}
+
+/// The browser's answer to the server's offer of a call (`answer`).
+#[derive(Message)]
+#[rtype(result = "Result<(), SetupError>")]
+pub struct ApplyAnswer {
+    pub sdp: String,
+}
+
+impl Handler<ApplyAnswer> for WebRtcPeer {
+    type Result = Result<(), SetupError>;
+    fn handle(&mut self, msg: ApplyAnswer, ctx: &mut Context<Self>) -> Self::Result {
+        let Side::Call { pending, .. } = &mut self.side else { return Err(SetupError::Rejected("not a call".into())) };
+        let pending = pending.take().ok_or_else(|| SetupError::Rejected("the call was answered already".into()))?;
+        let mut result = Ok(());
+        self.drive(ctx, |act| {
+            result = accept_call_answer(&mut act.rtc, pending, &msg.sdp);
+            Ok(())
+        });
+        result
     }
 }
 

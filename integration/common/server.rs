@@ -9,6 +9,7 @@ pub struct Ports {
     pub ws: u16,
     pub http: u16,
     pub media_udp: u16,
+    pub sip: u16,
     pub wss: Option<u16>,
     pub https: Option<u16>,
 }
@@ -39,6 +40,7 @@ impl Server {
             ("server.wss_port", "0"),
             ("server.https_port", "0"),
             ("media.udp_port", "0"),
+            ("sip.port", "0"),
             ("server.workers", "2"),
             ("log.level", "debug"),
         ];
@@ -46,7 +48,7 @@ impl Server {
             command.arg("--set").arg(format!("{key}={value}"));
         }
         let child = command.stdout(log.try_clone().unwrap()).stderr(log).stdin(Stdio::null()).spawn().unwrap();
-        let mut server = Server { child: Some(child), ports: Ports { ws: 0, http: 0, media_udp: 0, wss: None, https: None }, dir };
+        let mut server = Server { child: Some(child), ports: Ports { ws: 0, http: 0, media_udp: 0, sip: 0, wss: None, https: None }, dir };
         server.ports = server.wait_ready(&ready);
         server
     }

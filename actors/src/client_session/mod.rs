@@ -6,6 +6,7 @@
 //! through [`Inbound`]; the answer tells the socket's pump whether to keep going, to send later
 //! frames to another session (a re-attach), or to close.
 
+mod calls;
 mod streams;
 
 pub use streams::TerminateStream;
@@ -41,6 +42,12 @@ pub struct ClientSession {
     media: Arc<MediaContext>,
     /// Publishers and players by mediaSessionId.
     streams: std::collections::HashMap<String, streams::OwnedStream>,
+    /// The SIP account of a `connection` with SIP fields.
+    account: Option<Addr<crate::sip::account::SipAccount>>,
+    /// Why the SIP fields of `connection` were refused, told again to every call.
+    sip_error: Option<String>,
+    /// Calls by callId.
+    calls: std::collections::HashMap<String, Addr<crate::sip::sip_dialog::SipDialog>>,
 }
 
 enum Phase {
@@ -72,6 +79,9 @@ impl ClientSession {
             debug: false,
             media,
             streams: Default::default(),
+            account: None,
+            sip_error: None,
+            calls: Default::default(),
         }
     }
 
@@ -183,6 +193,9 @@ impl ClientSession {
             ClientMessage::StopStream(stream) => self.stop(stream, false, ctx),
             ClientMessage::AvailableStream(stream) => self.available(stream, ctx),
             ClientMessage::SendStreamEvent(event) => self.stream_event(event),
+            ClientMessage::Call(request) => self.call(request, ctx),
+            ClientMessage::Answer(request) => self.answer(request, ctx),
+            ClientMessage::CallCommand { name, call_id, command } => self.call_command(name, call_id, command, ctx),
             ClientMessage::NotSupported { message, payload } => {
                 let info = format!("'{message}' is not supported by this server yet");
                 match payload.get("mediaSessionId").and_then(Value::as_str) {
@@ -206,6 +219,7 @@ impl ClientSession {
             addr: ctx.address(),
         });
         tracing::info!(app_key = %connection.app_key, keep_alive = connection.keep_alive, "session established");
+        self.start_sip(&connection, ctx);
         self.phase = Phase::Established { connection: Box::new(connection), auth_token, attached: true };
         self.metrics.sessions_created.inc();
         self.metrics.sessions_attached.inc();
@@ -359,6 +373,7 @@ impl Actor for ClientSession {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.release_all_streams();
+        self.release_sip();
         if let Phase::Established { attached, .. } = self.phase {
             if attached {
                 self.metrics.sessions_attached.dec();

@@ -1,8 +1,9 @@
 //! Session Description Protocol (RFC 8866) as text: parsed into sessions, media sections and
 //! attributes, without interpreting more than the server needs. Used to pick codecs from
-//! WebRTC offers and, later, for the plain RTP/AVP SDP of SIP.
+//! WebRTC offers and, in [`plain`], for the plain RTP/AVP SDP of SIP.
 
 mod description;
+pub mod plain;
 mod rewrite;
 
 pub use description::{fmtp_value, Attribute, MediaSection, RtpMap, SdpError, SessionDescription};

@@ -18,8 +18,8 @@ pub enum CallAudioInput {
     FromBrowser(Vec<u8>),
     /// One payload from the phone, in order (the jitter buffer's work).
     FromPhone(Vec<u8>),
-    /// The phone's packets for `samples` (at the phone's RTP clock) never came.
-    PhoneLost { samples: u32 },
+    /// The phone's packets for `ticks` of its RTP clock never came.
+    PhoneLost { ticks: u32 },
 }
 
 /// The running transcoder's ends.
@@ -67,9 +67,10 @@ impl CallAudio {
         self.queue_for_browser(pcm)
     }
 
-    /// Lost phone audio becomes silence, so the browser's clock keeps going.
-    pub fn phone_lost(&mut self, samples: u32) -> Result<Vec<Vec<u8>>, TranscodeError> {
-        let samples48k = samples as usize * 48_000 / self.phone_clock as usize;
+    /// Lost phone audio (`ticks` of its RTP clock) becomes silence, so the browser's clock
+    /// keeps going.
+    pub fn phone_lost(&mut self, ticks: u32) -> Result<Vec<Vec<u8>>, TranscodeError> {
+        let samples48k = ticks as usize * 48_000 / self.phone_clock as usize;
         self.queue_for_browser(Stereo::silence(samples48k.min(48_000)))
     }
 
@@ -100,7 +101,7 @@ pub fn spawn_call_audio(call_id: &str, phone_codec: CodecName) -> Result<CallAud
                 let (result, out) = match input {
                     CallAudioInput::FromBrowser(opus) => (audio.browser_to_phone(&opus), &phone_out),
                     CallAudioInput::FromPhone(payload) => (audio.phone_to_browser(&payload), &browser_out),
-                    CallAudioInput::PhoneLost { samples } => (audio.phone_lost(samples), &browser_out),
+                    CallAudioInput::PhoneLost { ticks } => (audio.phone_lost(ticks), &browser_out),
                 };
                 match result {
                     // A full side drops: the other side and the call go on.

@@ -79,6 +79,17 @@ pub fn choose_publish_codecs(offer: &SessionDescription, prefer: Option<CodecNam
     chosen
 }
 
+/// For a call offer: Opus in the first audio section that both sends and receives (the call
+/// transcodes Opus for the phone). Video is not carried on calls yet.
+pub fn choose_call_codecs(offer: &SessionDescription) -> ChosenCodecs {
+    let audio = offer
+        .media
+        .iter()
+        .filter(|s| s.port != 0 && section_kind(s) == Some(MediaKind::Audio) && s.direction() == "sendrecv")
+        .find_map(|s| supported(s).find(|c| c.codec.name == CodecName::Opus));
+    ChosenCodecs { audio, video: None }
+}
+
 /// For a play offer: per kind the stream carries, the offered codec that carries it. None when
 /// the player wants a kind of media the stream has but offers no codec for it (it would need
 /// transcoding), or when nothing at all would flow.

@@ -2,16 +2,16 @@
 //! answers with exactly the codecs chosen for it, its own host candidate on the shared media
 //! port, DTLS passive, and the answer SDP the WebSDK gets in `setRemoteSDP`.
 
-use super::codec_choice::{choose_play_codecs, choose_publish_codecs, ChosenCodecs, OfferedCodec};
+use super::codec_choice::{choose_call_codecs, choose_play_codecs, choose_publish_codecs, ChosenCodecs, OfferedCodec};
 use crate::media::{CodecName, StreamTracks, TrackCodec};
 use crate::sdp::{unify_msid, SessionDescription};
 use rand::distr::{Alphanumeric, SampleString};
 use std::net::SocketAddr;
 use std::time::Instant;
-use str0m::change::SdpOffer;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::DtlsCert;
 use str0m::format::FormatParams;
-use str0m::media::{Frequency, Mid, Pt};
+use str0m::media::{Direction, Frequency, Mid, Pt};
 use str0m::rtp::Extension;
 use str0m::{Candidate, IceCreds, Rtc};
 
@@ -109,10 +109,44 @@ fn parse(offer: &str) -> Result<SessionDescription, SetupError> {
     Ok(parsed)
 }
 
-fn build(params: &SetupParams, chosen: ChosenCodecs, sends: bool) -> Result<PeerSetup, SetupError> {
-    if chosen.is_empty() {
-        return Err(SetupError::NoCommonCodecs);
-    }
+/// A SIP call's browser side from the browser's offer (an outgoing call): audio both ways in
+/// Opus, which the call transcodes for the phone.
+pub fn setup_call_answer(params: &SetupParams) -> Result<PeerSetup, SetupError> {
+    let offer = parse(params.offer)?;
+    build(params, choose_call_codecs(&offer), true)
+}
+
+/// A SIP call's browser side for an incoming call: the server offers Opus audio both ways
+/// (`setRemoteSDP` before `notifyIncomingCall`); the browser's answer comes with `answer`.
+pub struct CallOffer {
+    /// `answer` holds the server's offer here; the tracks are what it offers.
+    pub setup: PeerSetup,
+    pub pending: SdpPendingOffer,
+}
+
+/// The Opus payload type the server offers, as browsers number it.
+const CALL_OPUS_PT: u8 = 111;
+
+pub fn setup_call_offer(params: &SetupParams) -> Result<CallOffer, SetupError> {
+    let opus = TrackCodec { name: CodecName::Opus, clock_rate: 48_000, channels: Some(2), fmtp: "minptime=10;useinbandfec=1".into() };
+    let offered = OfferedCodec { mid: String::new(), pt: CALL_OPUS_PT, rtx: None, codec: opus };
+    let (mut rtc, ice_ufrag) = new_rtc(params, &ChosenCodecs { audio: Some(offered.clone()), video: None }, true)?;
+    let mut change = rtc.sdp_api();
+    let mid = change.add_media(str0m::media::MediaKind::Audio, Direction::SendRecv, Some(params.stream_id.to_owned()), None, None);
+    let (offer, pending) = change.apply().ok_or_else(|| SetupError::Rejected("nothing to offer".into()))?;
+    let audio = NegotiatedTrack { mid, pt: Pt::from(CALL_OPUS_PT), codec: offered.codec };
+    let setup = PeerSetup { rtc, answer: offer.to_sdp_string(), ice_ufrag, audio: Some(audio), video: None };
+    Ok(CallOffer { setup, pending })
+}
+
+/// Takes the browser's answer to a [`CallOffer`].
+pub fn accept_call_answer(rtc: &mut Rtc, pending: SdpPendingOffer, answer: &str) -> Result<(), SetupError> {
+    let answer = SdpAnswer::from_sdp_string(answer).map_err(|e| SetupError::BadSdp(e.to_string()))?;
+    rtc.sdp_api().accept_answer(pending, answer).map_err(|e| SetupError::Rejected(e.to_string()))
+}
+
+/// An ICE-lite, DTLS-passive `Rtc` with exactly the chosen codecs and our host candidate.
+fn new_rtc(params: &SetupParams, chosen: &ChosenCodecs, sends: bool) -> Result<(Rtc, String), SetupError> {
     let mut rng = rand::rng();
     let ice_ufrag = Alphanumeric.sample_string(&mut rng, 16);
     let mut config = Rtc::builder()
@@ -139,6 +173,14 @@ fn build(params: &SetupParams, chosen: ChosenCodecs, sends: bool) -> Result<Peer
     let mut rtc = config.build(params.now);
     let candidate = Candidate::host(params.candidate, "udp").map_err(|e| SetupError::Rejected(format!("candidate: {e}")))?;
     rtc.add_local_candidate(candidate);
+    Ok((rtc, ice_ufrag))
+}
+
+fn build(params: &SetupParams, chosen: ChosenCodecs, sends: bool) -> Result<PeerSetup, SetupError> {
+    if chosen.is_empty() {
+        return Err(SetupError::NoCommonCodecs);
+    }
+    let (mut rtc, ice_ufrag) = new_rtc(params, &chosen, sends)?;
     let offer = SdpOffer::from_sdp_string(params.offer).map_err(|e| SetupError::BadSdp(e.to_string()))?;
     let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SetupError::Rejected(e.to_string()))?;
     let mut answer = answer.to_sdp_string();
@@ -237,6 +279,34 @@ mod tests {
         assert_eq!(setup.video.as_ref().unwrap().pt, Pt::from(108));
         assert!(!answer.contains("transport-wide-cc"), "players negotiate no TWCC: {answer}");
         assert!(answer.contains("urn:ietf:params:rtp-hdrext:sdes:mid"), "{answer}");
+    }
+
+    #[test]
+    fn a_call_answer_carries_opus_both_ways_and_no_video() {
+        let identity = DtlsIdentity::generate();
+        let sendrecv = PUBLISH.replace("a=sendonly", "a=sendrecv");
+        let setup = setup_call_answer(&params(&sendrecv, &identity)).unwrap();
+        let (audio, video) = setup.answer.split_once("m=video").unwrap();
+        assert_eq!(rtpmaps(audio), ["a=rtpmap:111 opus/48000/2"]);
+        assert!(audio.contains("a=sendrecv"), "{}", setup.answer);
+        assert!(video.trim_start().starts_with("0 ") || video.contains("a=inactive"), "video is declined: {video}");
+        assert!(setup.video.is_none());
+        // A browser that only publishes cannot be a phone.
+        assert_eq!(setup_call_answer(&params(PUBLISH, &identity)).err(), Some(SetupError::NoCommonCodecs));
+    }
+
+    #[test]
+    fn a_call_offer_takes_the_browsers_answer() {
+        let identity = DtlsIdentity::generate();
+        let CallOffer { mut setup, pending } = setup_call_offer(&params("", &identity)).unwrap();
+        let offer = setup.answer.clone();
+        assert!(offer.contains("a=rtpmap:111 opus/48000/2") && offer.contains("a=sendrecv") && offer.contains("a=ice-lite"), "{offer}");
+        assert!(offer.contains("a=setup:actpass"), "{offer}");
+        // A browser-like peer answers it.
+        let mut browser = Rtc::builder().build(Instant::now());
+        let answer = browser.sdp_api().accept_offer(SdpOffer::from_sdp_string(&offer).unwrap()).unwrap().to_sdp_string();
+        accept_call_answer(&mut setup.rtc, pending, &answer).unwrap();
+        assert_eq!(setup.audio.unwrap().codec.name, CodecName::Opus);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The messages a WebSDK client sends (spec §1.3), typed.
 
+use super::call_request::{CallCommand, CallRequest};
 use super::connection::ConnectionRequest;
 use super::stream_request::{StreamEvent, StreamRef, StreamRequest};
 use super::frame::{parse_client_frame, FrameError};
@@ -51,6 +52,12 @@ pub enum ClientMessage {
     StopStream(StreamRef),
     AvailableStream(StreamRef),
     SendStreamEvent(StreamEvent),
+    /// An outgoing SIP call (§4.2).
+    Call(CallRequest),
+    /// The answer to an incoming call (§4.3).
+    Answer(CallRequest),
+    /// `hangup`, `hold`, `unhold`, `sendDtmf`, `transfer` for the call `call_id` (§4.4).
+    CallCommand { name: &'static str, call_id: String, command: CallCommand },
     /// A message of the SDK's catalogue that this server does not handle (yet).
     NotSupported { message: &'static str, payload: Value },
 }
@@ -72,6 +79,9 @@ impl ClientMessage {
             ClientMessage::StopStream(_) => "stopStream",
             ClientMessage::AvailableStream(_) => "availableStream",
             ClientMessage::SendStreamEvent(_) => "sendStreamEvent",
+            ClientMessage::Call(_) => "call",
+            ClientMessage::Answer(_) => "answer",
+            ClientMessage::CallCommand { name, .. } => name,
             ClientMessage::NotSupported { message, .. } => message,
         }
     }
@@ -110,6 +120,12 @@ impl ClientMessage {
             "stopStream" => ClientMessage::StopStream(StreamRef::parse(&payload).map_err(bad)?),
             "availableStream" => ClientMessage::AvailableStream(StreamRef::parse(&payload).map_err(bad)?),
             "sendStreamEvent" => ClientMessage::SendStreamEvent(StreamEvent::parse(&payload).map_err(bad)?),
+            "call" => ClientMessage::Call(CallRequest::parse(&payload).map_err(bad)?),
+            "answer" => ClientMessage::Answer(CallRequest::parse(&payload).map_err(bad)?),
+            "hangup" | "hold" | "unhold" | "sendDtmf" | "transfer" => {
+                let (call_id, command) = CallCommand::parse(name, &payload).map_err(bad)?;
+                ClientMessage::CallCommand { name, call_id, command }
+            }
             other => ClientMessage::NotSupported { message: other, payload },
         })
     }
@@ -202,6 +218,8 @@ mod tests {
     fn the_rest_of_the_catalogue_is_recognised() {
         let m = ClientMessage::parse(r#"{"message":"hold","data":[{"callId":"c"}]}"#).unwrap();
         assert_eq!(m.name(), "hold");
+        assert!(matches!(m, ClientMessage::CallCommand { command: CallCommand::Hold, .. }));
+        let m = ClientMessage::parse(r#"{"message":"snapshot","data":[{"mediaSessionId":"m"}]}"#).unwrap();
         assert!(matches!(m, ClientMessage::NotSupported { .. }));
     }
 }

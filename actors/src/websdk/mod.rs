@@ -2,6 +2,8 @@
 //! JSON frames, the messages a client sends and the events the server answers with.
 //! Pure code: no actix, no IO, so it can be unit-tested and fuzzed.
 
+pub mod call_event;
+pub mod call_request;
 pub mod client_message;
 pub mod connection;
 pub mod frame;
@@ -10,6 +12,8 @@ pub mod server_event;
 pub mod stream_request;
 pub mod stream_status;
 
+pub use call_event::{CallInfo, CallStatus, TransferStatus};
+pub use call_request::{CallCommand, CallRequest, DtmfType};
 pub use client_message::{ClientMessage, MessageError};
 pub use connection::{ConnectionRequest, SipCredentials};
 pub use server_event::{DataStatus, ServerEvent};

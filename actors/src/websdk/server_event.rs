@@ -1,5 +1,6 @@
 //! The events the server sends to a WebSDK client (spec §1.3, §2).
 
+use super::call_event::{CallInfo, TransferStatus};
 use super::frame::server_frame;
 use super::stream_status::StreamStatusEvent;
 use serde_json::{json, Map, Value};
@@ -29,6 +30,13 @@ pub enum ServerEvent {
     AvailableStream { id: String, available: bool, info: String },
     /// `notifyStreamEvent` for one player: a publisher's mute or data.
     StreamEvent { media_session_id: String, event_type: String, payload: Option<Value> },
+    /// A call's new status, in the message WCS uses for it (§4.5).
+    CallStatus(Box<CallInfo>),
+    /// After `setRemoteSDP` with the server's offer (§4.5 ordering).
+    IncomingCall(Box<CallInfo>),
+    TransferEvent { call_id: String, status: TransferStatus },
+    /// The SIP account is registered: the SDK's `REGISTERED` (payload not read).
+    Registered(Map<String, Value>),
 }
 
 impl ServerEvent {
@@ -58,6 +66,10 @@ impl ServerEvent {
             ServerEvent::StreamStatus(_) => "notifyStreamStatusEvent",
             ServerEvent::AvailableStream { .. } => "availableStream",
             ServerEvent::StreamEvent { .. } => "notifyStreamEvent",
+            ServerEvent::CallStatus(call) => call.status.message(),
+            ServerEvent::IncomingCall(_) => "notifyIncomingCall",
+            ServerEvent::TransferEvent { .. } => "notifyTransferEvent",
+            ServerEvent::Registered(_) => "registered",
         }
     }
 
@@ -76,7 +88,9 @@ impl ServerEvent {
                 }
                 o
             }
-            ServerEvent::GetUserData(data) => Value::Object(data.clone()),
+            ServerEvent::GetUserData(data) | ServerEvent::Registered(data) => Value::Object(data.clone()),
+            ServerEvent::CallStatus(call) | ServerEvent::IncomingCall(call) => serde_json::to_value(call).expect("a call serializes"),
+            ServerEvent::TransferEvent { call_id, status } => json!({"callId": call_id, "status": status}),
             ServerEvent::Fail { api_method, id, info } => {
                 let mut o = json!({"apiMethod": api_method, "status": "FAILED", "info": info});
                 if let Some(id) = id {

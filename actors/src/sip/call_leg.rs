@@ -1,0 +1,421 @@
+//! The phone side of a call's media: one RTP/RTCP socket pair, a task that receives (jitter
+//! buffer, telephone events, activity watch) and sends (20 ms packets, RFC 4733 digits), and
+//! the call's transcoder between it and the browser's Opus. Phones that speak Opus get the
+//! browser's packets as they are.
+
+use crate::media::{CodecName, MediaFrame, MediaKind};
+use crate::rtp::{
+    write_receiver_report, write_sender_report, DtmfReceiver, DtmfSchedule, DtmfSenderConfig, JitterBuffer, JitterBufferConfig, JitterOutput,
+    NtpTimestamp, RtpHeader, RtpPacket, SenderInfo,
+};
+use crate::transcode::{spawn_call_audio, CallAudioChannels, CallAudioInput};
+use actix::prelude::*;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+/// How often the leg looks at its jitter buffer, digits and timers.
+const TICK: Duration = Duration::from_millis(10);
+/// RTP packets of 20 ms, as SIP phones expect by default.
+const PACKET: Duration = Duration::from_millis(20);
+/// Between RTCP reports (RFC 3550's minimum for a two-party session).
+const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// An RTP port and the RTCP port above it, bound, before the remote side is known.
+pub struct LegSockets {
+    pub port: u16,
+    pub rtp: UdpSocket,
+    pub rtcp: UdpSocket,
+}
+
+impl LegSockets {
+    /// Binds the first free even port of `candidates` and the port above it.
+    pub fn bind(ip: IpAddr, candidates: impl IntoIterator<Item = u16>) -> Result<Self, String> {
+        for port in candidates {
+            let Ok(rtp) = std::net::UdpSocket::bind((ip, port)) else { continue };
+            let Ok(rtcp) = std::net::UdpSocket::bind((ip, port + 1)) else { continue };
+            let tokio = |s: std::net::UdpSocket| s.set_nonblocking(true).and_then(|()| UdpSocket::from_std(s));
+            return match (tokio(rtp), tokio(rtcp)) {
+                (Ok(rtp), Ok(rtcp)) => Ok(LegSockets { port, rtp, rtcp }),
+                (Err(e), _) | (_, Err(e)) => Err(format!("RTP socket: {e}")),
+            };
+        }
+        Err("no free RTP port in the configured range".into())
+    }
+}
+
+/// What the leg needs to know of the call once the phone's SDP is in.
+#[derive(Debug, Clone)]
+pub struct LegTarget {
+    /// Where the phone takes RTP, None while it is on hold with `c=0.0.0.0`.
+    pub rtp: Option<SocketAddr>,
+    pub rtcp: Option<SocketAddr>,
+    /// Whether we send to the phone (the direction agreed allows it).
+    pub sending: bool,
+    /// Whether the phone sends to us: when it does not (hold), its silence is no failure.
+    pub receiving: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct LegCodec {
+    pub name: CodecName,
+    pub pt: u8,
+    pub clock_rate: u32,
+    /// The negotiated telephone-event payload type and clock.
+    pub telephone_event: Option<(u8, u32)>,
+}
+
+/// What the call's actor hears from its leg.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub enum LegEvent {
+    /// No RTP from the phone for the activity timeout.
+    RtpTimeout,
+    /// A digit the phone sent as a telephone event.
+    Dtmf(char),
+}
+
+pub enum LegCommand {
+    /// Sends digits as RFC 4733 telephone events.
+    Dtmf(String),
+    /// A re-INVITE changed where or whether media flows.
+    Retarget(LegTarget),
+}
+
+/// The running leg; dropping it stops the task and frees its ports.
+pub struct CallLeg {
+    commands: mpsc::Sender<LegCommand>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CallLeg {
+    pub fn command(&self, command: LegCommand) -> bool {
+        self.commands.try_send(command).is_ok()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn start(
+        call_id: &str,
+        sockets: LegSockets,
+        codec: LegCodec,
+        target: LegTarget,
+        activity_timeout: Option<Duration>,
+        from_browser: mpsc::Receiver<MediaFrame>,
+        to_browser: mpsc::Sender<MediaFrame>,
+        events: Recipient<LegEvent>,
+    ) -> Result<Self, String> {
+        // A phone with Opus takes the browser's packets as they are; others need the transcoder.
+        let transcoder = match codec.name {
+            CodecName::Opus => None,
+            other => Some(spawn_call_audio(call_id, other).map_err(|e| e.0)?),
+        };
+        let (commands, command_rx) = mpsc::channel(8);
+        let (input, outputs) = match transcoder {
+            Some(CallAudioChannels { input, to_browser, to_phone }) => (Some(input), Some((to_phone, to_browser))),
+            None => (None, None),
+        };
+        let leg = Leg::new(sockets, codec, target, activity_timeout, input, to_browser, events);
+        let task = actix::spawn(leg.run(from_browser, command_rx, outputs));
+        Ok(CallLeg { commands, task })
+    }
+}
+
+impl Drop for CallLeg {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Leg {
+    sockets: LegSockets,
+    codec: LegCodec,
+    target: LegTarget,
+    activity_timeout: Option<Duration>,
+    /// The transcoder's input, when the phone does not speak Opus.
+    transcoder: Option<mpsc::Sender<CallAudioInput>>,
+    to_browser: mpsc::Sender<MediaFrame>,
+    events: Recipient<LegEvent>,
+    jitter: JitterBuffer,
+    dtmf_in: DtmfReceiver,
+    /// Digits being sent: the schedule, when it started, and the RTP timestamp it started at.
+    dtmf_out: Option<(DtmfSchedule, Instant, u32)>,
+    ssrc: u32,
+    sequence: u16,
+    /// RTP timestamp of the next audio packet to the phone.
+    timestamp: u32,
+    /// Browser-clock time of the first passthrough frame, and the RTP timestamp it became.
+    passthrough_base: Option<(u64, u32)>,
+    first_packet: bool,
+    /// 48 kHz time of the next frame to the browser.
+    browser_time: u64,
+    last_rtp: Instant,
+    timed_out: bool,
+    /// Whether the source address of the phone's RTP has been taken as its target.
+    latched: bool,
+    packet: Vec<u8>,
+    /// For RTCP sender reports: what we sent, and when the last report went.
+    packets_sent: u32,
+    octets_sent: u32,
+    last_report: Instant,
+    cname: String,
+}
+
+impl Leg {
+    fn new(
+        sockets: LegSockets,
+        codec: LegCodec,
+        target: LegTarget,
+        activity_timeout: Option<Duration>,
+        transcoder: Option<mpsc::Sender<CallAudioInput>>,
+        to_browser: mpsc::Sender<MediaFrame>,
+        events: Recipient<LegEvent>,
+    ) -> Self {
+        let jitter = JitterBuffer::new(JitterBufferConfig::new(codec.clock_rate));
+        Leg {
+            sockets,
+            codec,
+            target,
+            activity_timeout,
+            transcoder,
+            to_browser,
+            events,
+            jitter,
+            dtmf_in: DtmfReceiver::new(),
+            dtmf_out: None,
+            ssrc: rand::random(),
+            sequence: rand::random(),
+            timestamp: rand::random(),
+            passthrough_base: None,
+            first_packet: true,
+            browser_time: 0,
+            last_rtp: Instant::now(),
+            timed_out: false,
+            latched: false,
+            packet: Vec::with_capacity(1500),
+            packets_sent: 0,
+            octets_sent: 0,
+            last_report: Instant::now(),
+            cname: format!("ferrophone-{:08x}", rand::random::<u32>()),
+        }
+    }
+
+    /// `transcoded`: the transcoder's payloads for the phone and Opus packets for the browser.
+    async fn run(
+        mut self,
+        mut from_browser: mpsc::Receiver<MediaFrame>,
+        mut commands: mpsc::Receiver<LegCommand>,
+        transcoded: Option<(mpsc::Receiver<Vec<u8>>, mpsc::Receiver<Vec<u8>>)>,
+    ) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut rtp_buf = vec![0u8; 2048];
+        let mut rtcp_buf = vec![0u8; 1500];
+        let (mut to_phone, mut transcoded) = match transcoded {
+            Some((to_phone, to_browser)) => (Some(to_phone), Some(to_browser)),
+            None => (None, None),
+        };
+        loop {
+            tokio::select! {
+                received = self.sockets.rtp.recv_from(&mut rtp_buf) => {
+                    if let Ok((len, source)) = received {
+                        self.on_rtp(&rtp_buf[..len], source);
+                    }
+                }
+                // RTCP from the phone is read and let go: reports only.
+                _ = self.sockets.rtcp.recv_from(&mut rtcp_buf) => {}
+                frame = from_browser.recv() => match frame {
+                    Some(frame) => self.on_browser_frame(frame).await,
+                    None => break,
+                },
+                Some(payload) = recv_or_wait(&mut to_phone) => self.send_audio(&payload, None).await,
+                Some(opus) = recv_or_wait(&mut transcoded) => self.to_browser_frame(opus),
+                command = commands.recv() => match command {
+                    Some(LegCommand::Dtmf(digits)) => self.start_dtmf(&digits),
+                    Some(LegCommand::Retarget(target)) => {
+                        self.target = target;
+                        self.latched = false;
+                        self.last_rtp = Instant::now();
+                    }
+                    None => break,
+                },
+                _ = tick.tick() => self.on_tick().await,
+            }
+        }
+    }
+
+    fn on_rtp(&mut self, datagram: &[u8], source: SocketAddr) {
+        let Ok(packet) = RtpPacket::parse(datagram) else { return };
+        let header = packet.header;
+        if Some(header.payload_type) == self.codec.telephone_event.map(|(pt, _)| pt) {
+            if let Ok(Some(digit)) = self.dtmf_in.receive(&header, packet.payload) {
+                let _ = self.events.try_send(LegEvent::Dtmf(digit.digit));
+            }
+        } else if header.payload_type != self.codec.pt {
+            return;
+        }
+        // Digits go through the buffer too, so their sequence numbers are no loss to conceal.
+        self.jitter.push(&header, packet.payload, Instant::now());
+        self.last_rtp = Instant::now();
+        self.timed_out = false;
+        // Symmetric RTP: answer where the phone's packets come from (it may be behind NAT).
+        if !self.latched && self.target.rtp.is_some() {
+            self.latched = true;
+            if self.target.rtp != Some(source) {
+                tracing::debug!(from = %source, sdp = ?self.target.rtp, "RTP comes from elsewhere than the SDP said: answering there");
+                self.target.rtp = Some(source);
+            }
+        }
+    }
+
+    async fn on_browser_frame(&mut self, frame: MediaFrame) {
+        if frame.kind != MediaKind::Audio {
+            return;
+        }
+        match &self.transcoder {
+            Some(transcoder) => {
+                let _ = transcoder.try_send(CallAudioInput::FromBrowser(frame.data.to_vec()));
+            }
+            None => {
+                // Opus both sides: the browser's clock carries over to the phone's.
+                let (first, base) = *self.passthrough_base.get_or_insert((frame.time, self.timestamp));
+                let timestamp = base.wrapping_add(frame.time.wrapping_sub(first) as u32);
+                self.send_audio(&frame.data, Some(timestamp)).await;
+            }
+        }
+    }
+
+    /// Audio to the phone; while digits are being sent the audio makes way for them (its
+    /// clock keeps going).
+    async fn send_audio(&mut self, payload: &[u8], timestamp: Option<u32>) {
+        let timestamp = timestamp.unwrap_or(self.timestamp);
+        self.timestamp = timestamp.wrapping_add(self.codec.clock_rate * PACKET.as_millis() as u32 / 1000);
+        if self.dtmf_out.is_some() {
+            return;
+        }
+        let header = RtpHeader { marker: self.first_packet, payload_type: self.codec.pt, sequence_number: 0, timestamp, ssrc: self.ssrc };
+        self.first_packet = false;
+        self.send_rtp(header, payload).await;
+    }
+
+    async fn send_rtp(&mut self, mut header: RtpHeader, payload: &[u8]) {
+        let (Some(target), true) = (self.target.rtp, self.target.sending) else { return };
+        header.sequence_number = self.sequence;
+        self.sequence = self.sequence.wrapping_add(1);
+        header.write_packet(payload, &mut self.packet);
+        match self.sockets.rtp.send_to(&self.packet, target).await {
+            Ok(_) => {
+                self.packets_sent = self.packets_sent.wrapping_add(1);
+                self.octets_sent = self.octets_sent.wrapping_add(payload.len() as u32);
+            }
+            Err(e) => tracing::debug!(%target, error = %e, "RTP not sent"),
+        }
+    }
+
+    /// A sender report while we send, a receiver report otherwise (RFC 3550 §6.4).
+    async fn send_report(&mut self) {
+        let Some(target) = self.target.rtcp else { return };
+        self.last_report = Instant::now();
+        if self.packets_sent > 0 && self.target.sending {
+            let info = SenderInfo {
+                ntp_timestamp: NtpTimestamp::from_system_time(std::time::SystemTime::now()),
+                rtp_timestamp: self.timestamp,
+                packet_count: self.packets_sent,
+                octet_count: self.octets_sent,
+            };
+            write_sender_report(self.ssrc, &info, &[], &self.cname, &mut self.packet);
+        } else {
+            write_receiver_report(self.ssrc, &[], &self.cname, &mut self.packet);
+        }
+        let _ = self.sockets.rtcp.send_to(&self.packet, target).await;
+    }
+
+    fn to_browser_frame(&mut self, opus: Vec<u8>) {
+        let frame = MediaFrame {
+            kind: MediaKind::Audio,
+            time: self.browser_time,
+            clock_rate: 48_000,
+            received: Instant::now(),
+            keyframe: true,
+            data: Arc::from(opus),
+        };
+        self.browser_time += 960;
+        let _ = self.to_browser.try_send(frame);
+    }
+
+    fn start_dtmf(&mut self, digits: &str) {
+        let Some((_, clock_rate)) = self.codec.telephone_event else { return };
+        let config = DtmfSenderConfig { clock_rate, ..DtmfSenderConfig::default() };
+        match DtmfSchedule::new(digits, config) {
+            Ok(schedule) => {
+                // Digits on the audio's clock; a telephone-event clock that differs is scaled.
+                let start = (u64::from(self.timestamp) * u64::from(clock_rate) / u64::from(self.codec.clock_rate.max(1))) as u32;
+                self.dtmf_out = Some((schedule, Instant::now(), start));
+            }
+            Err(e) => tracing::warn!(error = %e, "digits not sent"),
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        let now = Instant::now();
+        self.play_phone_audio(now);
+        self.send_due_digits(now).await;
+        if now.duration_since(self.last_report) >= RTCP_INTERVAL {
+            self.send_report().await;
+        }
+        if let Some(timeout) = self.activity_timeout {
+            if self.target.receiving && !self.timed_out && now.duration_since(self.last_rtp) > timeout {
+                self.timed_out = true;
+                let _ = self.events.try_send(LegEvent::RtpTimeout);
+            }
+        }
+    }
+
+    /// What the jitter buffer releases goes to the browser, through the transcoder or not.
+    fn play_phone_audio(&mut self, now: Instant) {
+        let audio_pt = self.codec.pt;
+        while let Some(output) = self.jitter.pop(now) {
+            if matches!(output, JitterOutput::Frame(frame) if frame.payload_type != audio_pt) {
+                continue;
+            }
+            match (&self.transcoder, output) {
+                (Some(t), JitterOutput::Frame(frame)) => drop(t.try_send(CallAudioInput::FromPhone(frame.payload.to_vec()))),
+                (Some(t), JitterOutput::Lost { ticks, .. }) => drop(t.try_send(CallAudioInput::PhoneLost { ticks })),
+                (None, JitterOutput::Frame(frame)) => {
+                    let opus = frame.payload.to_vec();
+                    self.to_browser_frame(opus);
+                }
+                // Opus passthrough: the browser's decoder conceals the gap itself.
+                (None, JitterOutput::Lost { ticks, .. }) => self.browser_time += u64::from(ticks),
+            }
+        }
+    }
+
+    async fn send_due_digits(&mut self, now: Instant) {
+        let Some((te_pt, _)) = self.codec.telephone_event else { return };
+        loop {
+            let Some((schedule, started, base)) = self.dtmf_out.as_mut() else { return };
+            let elapsed = now.duration_since(*started);
+            let mut peek = schedule.clone();
+            let Some(packet) = peek.next() else {
+                self.dtmf_out = None;
+                return;
+            };
+            if packet.send_offset > elapsed {
+                return;
+            }
+            *schedule = peek;
+            let header = RtpHeader { marker: packet.marker, payload_type: te_pt, sequence_number: 0, timestamp: base.wrapping_add(packet.timestamp_offset), ssrc: self.ssrc };
+            self.send_rtp(header, &packet.payload).await;
+        }
+    }
+}
+
+/// The next item of an optional receiver; never, without one.
+async fn recv_or_wait<T>(receiver: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match receiver {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
