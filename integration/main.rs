@@ -11,6 +11,7 @@ mod panic_isolation;
 mod rest_api;
 mod rtmp_push;
 mod shutdown;
+mod sip_calls;
 mod tls;
 mod webrtc_streams;
 mod websocket_session;

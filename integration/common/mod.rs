@@ -1,8 +1,10 @@
 //! The server under test and the clients that talk to it.
 
+pub mod audio_check;
 pub mod media_check;
 mod nginx;
 mod server;
+pub mod sipp;
 mod ws_client;
 
 pub use nginx::Nginx;

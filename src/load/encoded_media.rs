@@ -39,15 +39,7 @@ pub fn encode_clip(seconds: u32, width: u32, height: u32, fps: u32, tone_hz: f32
             }
         }
     }
-    let channels = if audio_channels == OpusChannels::Stereo { 2 } else { 1 };
-    let mut opus = OpusEncoder::new(64_000, channels).map_err(|e| e.0)?;
-    let mut audio = Vec::new();
-    for f in 0..(seconds as usize * 50) {
-        let tone: Vec<f32> = (0..OPUS_FRAME_SAMPLES)
-            .map(|i| (((f * OPUS_FRAME_SAMPLES + i) as f32) * tone_hz * std::f32::consts::TAU / 48_000.0).sin() * 0.4)
-            .collect();
-        audio.extend(opus.encode(&Stereo { left: tone.clone(), right: tone }).map_err(|e| e.0)?);
-    }
+    let audio = encode_tone(seconds, tone_hz, audio_channels)?;
     Ok(EncodedClip { video, audio, audio_channels, fps, codec })
 }
 
@@ -63,4 +55,18 @@ fn paint(picture: &mut frame::Video, n: u32) {
     }
     picture.data_mut(1).fill((64 + n % 128) as u8);
     picture.data_mut(2).fill((192 - n % 128) as u8);
+}
+
+/// `seconds` of a `tone_hz` tone as 20 ms Opus packets (64 kbps).
+pub fn encode_tone(seconds: u32, tone_hz: f32, channels: OpusChannels) -> Result<Vec<Vec<u8>>, String> {
+    let channels = if channels == OpusChannels::Stereo { 2 } else { 1 };
+    let mut opus = OpusEncoder::new(64_000, channels).map_err(|e| e.0)?;
+    let mut audio = Vec::new();
+    for f in 0..(seconds as usize * 50) {
+        let tone: Vec<f32> = (0..OPUS_FRAME_SAMPLES)
+            .map(|i| (((f * OPUS_FRAME_SAMPLES + i) as f32) * tone_hz * std::f32::consts::TAU / 48_000.0).sin() * 0.4)
+            .collect();
+        audio.extend(opus.encode(&Stereo { left: tone.clone(), right: tone }).map_err(|e| e.0)?);
+    }
+    Ok(audio)
 }

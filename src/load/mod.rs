@@ -6,6 +6,7 @@ mod latency;
 pub mod rtp_counter;
 mod server_probe;
 mod sessions;
+pub mod phone;
 pub mod publisher;
 mod pushes;
 pub mod signalling;

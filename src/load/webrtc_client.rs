@@ -19,6 +19,8 @@ use tokio::net::UdpSocket;
 pub enum Role {
     Publish,
     Play,
+    /// The browser side of a SIP call: audio both ways.
+    Call,
 }
 
 pub struct ClientPeer {
@@ -57,14 +59,18 @@ impl ClientPeer {
             (_, Some(VideoCodec::H264)) => config.enable_h264(true),
             (_, Some(VideoCodec::Vp8)) => config.enable_vp8(true),
             (Role::Play, None) => config.enable_vp8(true).enable_h264(true),
-            (Role::Publish, None) => config,
+            (Role::Publish | Role::Call, None) => config,
         };
         let now = Instant::now();
         let mut rtc = config.build(now);
         let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(|e| format!("udp bind: {e}"))?;
         let local = udp.local_addr().map_err(|e| e.to_string())?;
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
-        let direction = if role == Role::Publish { Direction::SendOnly } else { Direction::RecvOnly };
+        let direction = match role {
+            Role::Publish => Direction::SendOnly,
+            Role::Play => Direction::RecvOnly,
+            Role::Call => Direction::SendRecv,
+        };
         let mut change = rtc.sdp_api();
         let stream_id = Some("load".to_owned());
         let audio_mid = audio.map(|_| change.add_media(MediaKind::Audio, direction, stream_id.clone(), None, None));
@@ -84,6 +90,39 @@ impl ClientPeer {
             counter: RtpCounter::default(),
         };
         Ok((peer, offer.to_sdp_string()))
+    }
+
+    /// A peer that answers the server's offer (an incoming call), and its answer.
+    pub async fn answer(offer: &str) -> Result<(ClientPeer, String), String> {
+        let params = FormatParams { min_p_time: Some(10), use_inband_fec: Some(true), ..Default::default() };
+        let mut config = Rtc::builder().clear_codecs();
+        config.codec_config().add_config(Pt::from(111), None, Codec::Opus, Frequency::FORTY_EIGHT_KHZ, Some(2), params);
+        let now = Instant::now();
+        let mut rtc = config.build(now);
+        let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(|e| format!("udp bind: {e}"))?;
+        let local = udp.local_addr().map_err(|e| e.to_string())?;
+        rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
+        let audio = ferrophone_actors::sdp::SessionDescription::parse(offer)
+            .map_err(|e| e.to_string())?
+            .media
+            .iter()
+            .find(|m| m.kind == "audio")
+            .and_then(|m| m.mid().map(Mid::from));
+        let offer = str0m::change::SdpOffer::from_sdp_string(offer).map_err(|e| format!("offer: {e}"))?;
+        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| format!("offer: {e}"))?;
+        let peer = ClientPeer {
+            rtc,
+            udp,
+            local,
+            next_timeout: now,
+            events: VecDeque::new(),
+            pending: None,
+            audio,
+            video: None,
+            counting_only: false,
+            counter: RtpCounter::default(),
+        };
+        Ok((peer, answer.to_sdp_string()))
     }
 
     pub fn accept_answer(&mut self, answer: &str) -> Result<(), String> {

@@ -56,6 +56,7 @@ mod tests {
     #[test]
     fn duration_counts_from_the_answer() {
         let mut record = CallRecord::new();
+        record.created -= 5_000;
         record.ringing();
         record.answered = Some(record.created + 1_000);
         record.ended("Hung up".into());

@@ -194,7 +194,7 @@ impl SipDialog {
         }
         let info = info.into();
         tracing::info!(parent: &self.span, %info, "call failed");
-        self.hang_up_sip(ctx);
+        self.hang_up_sip();
         self.info.info = Some(info);
         self.status(CallStatus::Failed, ctx);
     }
@@ -208,16 +208,24 @@ impl SipDialog {
         self.status(CallStatus::Finish, ctx);
     }
 
-    /// BYE after an answer, CANCEL before one (outgoing), a decline (incoming).
-    fn hang_up_sip(&mut self, ctx: &mut Context<Self>) {
-        let Some(dialog) = self.dialog.clone() else { return };
-        if self.record.was_answered() {
-            ctx.spawn(async move { dialog.bye().await }.into_actor(self).map(|_, _, _| ()));
-        } else if self.info.incoming {
+    /// BYE after an answer, CANCEL before one (outgoing), a decline (incoming). The request
+    /// outlives the actor, which ends with the call; the dialog goes once it is answered.
+    fn hang_up_sip(&mut self) {
+        let Some(dialog) = self.dialog.take() else { return };
+        let dialogs = self.context.gateway.dialogs.clone();
+        let answered = self.record.was_answered();
+        if self.info.incoming && !answered {
             let _ = dialog.reject(Some(StatusCode::Decline), None);
-        } else {
-            ctx.spawn(async move { dialog.cancel().await }.into_actor(self).map(|_, _, _| ()));
+            dialogs.remove_dialog(&dialog.id());
+            return;
         }
+        actix::spawn(async move {
+            let sent = if answered { dialog.bye().await } else { dialog.cancel().await };
+            if let Err(e) = sent {
+                tracing::debug!(error = %e, "hangup request");
+            }
+            dialogs.remove_dialog(&dialog.id());
+        });
     }
 
     fn peer_params<'a>(&'a self, offer: &'a str) -> SetupParams<'a> {
@@ -683,7 +691,7 @@ impl Handler<CallControl> for SipDialog {
         let _entered = self.span.clone().entered();
         match command {
             CallCommand::Hangup => {
-                self.hang_up_sip(ctx);
+                self.hang_up_sip();
                 self.finish("Hung up", ctx);
             }
             CallCommand::Hold => self.hold(true, ctx),
