@@ -51,3 +51,59 @@ async fn an_outgoing_call_carries_audio_both_ways_and_hangs_up_with_bye() {
     assert!(level > 0.05, "the echoed tone is heard: level {level}");
     assert!((pitch - 440.0).abs() < 20.0, "and it is the browser's 440 Hz: {pitch} Hz");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_call_rings_the_browser_which_answers_and_hears_the_phone() {
+    let server = Server::start_with(&[QUIET]);
+    let browser = connect_phone(&server.ws_url(), direct_account("1001", 5060)).await.unwrap();
+    let remote = format!("127.0.0.1:{}", server.ports.sip);
+    let mut phone = Sipp::start(&scenario("uac_call.xml"), Some(remote), &["-s", "1001", "-d", "4000"]);
+    let mut running = answer_next_call(browser, tone(), 10 * SECOND).await.unwrap();
+    let incoming = running.next(SECOND).await.unwrap();
+    assert_eq!(incoming.name, "notifyIncomingCall");
+    let call = incoming.payload();
+    assert_eq!((call["incoming"].clone(), call["caller"].clone(), call["callee"].clone()), (json!(true), json!("2002"), json!("1001")));
+    assert_eq!(call["visibleName"], "Bob Phone");
+    running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
+    // The phone hangs up after its 4 s of tone.
+    running.wait_status("FINISH", 15 * SECOND).await.unwrap();
+    let report = running.end(5 * SECOND).await.unwrap();
+    assert_eq!(phone.wait(10 * SECOND), 0, "{}", phone.errors());
+    let (level, pitch) = level_and_pitch(&report.received, 1.0);
+    assert!(level > 0.05, "the phone's tone is heard: level {level} in {} packets", report.received.len());
+    assert!((pitch - 440.0).abs() < 20.0, "{pitch} Hz");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_cancels_and_a_browser_that_declines_end_the_call() {
+    let server = Server::start_with(&[QUIET]);
+    let remote = format!("127.0.0.1:{}", server.ports.sip);
+    let mut browser = connect_phone(&server.ws_url(), direct_account("1001", 5060)).await.unwrap();
+
+    let mut phone = Sipp::start(&scenario("uac_cancel.xml"), Some(remote.clone()), &["-s", "1001"]);
+    let ring = browser.expect("ring", 10 * SECOND).await.unwrap();
+    let call_id = ring.payload()["callId"].as_str().unwrap().to_owned();
+    let finish = browser.expect("finish", 10 * SECOND).await.unwrap();
+    assert_eq!((finish.payload()["callId"].as_str(), finish.payload()["status"].as_str()), (Some(call_id.as_str()), Some("FINISH")));
+    assert_eq!(phone.wait(10 * SECOND), 0, "CANCEL got 200 and 487: {}", phone.errors());
+
+    let mut phone = Sipp::start(&scenario("uac_declined.xml"), Some(remote), &["-s", "1001"]);
+    let ring = browser.expect("ring", 10 * SECOND).await.unwrap();
+    let call_id = ring.payload()["callId"].as_str().unwrap().to_owned();
+    browser.send("hangup", json!({"callId": call_id})).await.unwrap();
+    let finish = browser.expect("finish", 10 * SECOND).await.unwrap();
+    assert_eq!(finish.payload()["status"], "FINISH");
+    assert_eq!(phone.wait(10 * SECOND), 0, "the phone was declined: {}", phone.errors());
+    assert!(phone.messages().contains("SIP/2.0 603") || phone.messages().contains("SIP/2.0 486"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_phone_ends_the_call_as_busy_then_finish() {
+    let server = Server::start_with(&[QUIET]);
+    let mut phone = Sipp::start(&scenario("uas_busy.xml"), None, &[]);
+    let browser = connect_phone(&server.ws_url(), direct_account("1001", phone.sip_port)).await.unwrap();
+    let mut running = call(browser, "phone", tone()).await.unwrap();
+    let statuses = running.wait_status("FINISH", 10 * SECOND).await.unwrap();
+    assert!(statuses.contains(&"BUSY".to_owned()), "{statuses:?}");
+    assert_eq!(phone.wait(10 * SECOND), 0, "{}", phone.errors());
+}
