@@ -107,3 +107,121 @@ async fn a_busy_phone_ends_the_call_as_busy_then_finish() {
     assert!(statuses.contains(&"BUSY".to_owned()), "{statuses:?}");
     assert_eq!(phone.wait(10 * SECOND), 0, "{}", phone.errors());
 }
+
+/// RTP packets (payload type, payload) arriving at a socket that stands in for the phone's
+/// media port.
+fn collect_rtp(socket: std::net::UdpSocket) -> Arc<std::sync::Mutex<Vec<(u8, Vec<u8>)>>> {
+    let packets = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = packets.clone();
+    socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 1500];
+        while Arc::strong_count(&sink) > 1 {
+            if let Ok(len) = socket.recv(&mut buffer) {
+                if let Ok(packet) = ferrophone_actors::rtp::RtpPacket::parse(&buffer[..len]) {
+                    sink.lock().unwrap().push((packet.header.payload_type, packet.payload.to_vec()));
+                }
+            }
+        }
+    });
+    packets
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_dtmf_and_transfer_reach_the_phone() {
+    let server = Server::start_with(&[QUIET]);
+    let media = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let media_port = media.local_addr().unwrap().port().to_string();
+    let received = collect_rtp(media);
+    let mut phone = Sipp::start(&scenario("uas_call_control.xml"), None, &["-key", "test_media_port", &media_port]);
+    let browser = connect_phone(&server.ws_url(), direct_account("1001", phone.sip_port)).await.unwrap();
+    let mut running = call(browser, "phone", tone()).await.unwrap();
+    running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
+    tokio::time::sleep(2 * SECOND).await;
+
+    running.send("hold", json!({}));
+    running.wait_status("HOLD", 5 * SECOND).await.unwrap();
+    running.send("unhold", json!({}));
+    running.wait_status("ESTABLISHED", 5 * SECOND).await.unwrap();
+
+    running.send("sendDtmf", json!({"type": "RFC2833", "dtmf": "5"}));
+    tokio::time::sleep(SECOND).await;
+    running.send("sendDtmf", json!({"type": "INFO", "dtmf": 5}));
+
+    running.send("transfer", json!({"target": "1003"}));
+    assert_eq!(running.wait_message("notifyTransferEvent", 5 * SECOND).await.unwrap()["status"], "ACCEPTED");
+    assert_eq!(running.wait_message("notifyTransferEvent", 5 * SECOND).await.unwrap()["status"], "COMPLETED");
+
+    running.send("hangup", json!({}));
+    running.wait_status("FINISH", 5 * SECOND).await.unwrap();
+    running.end(5 * SECOND).await.unwrap();
+    assert_eq!(phone.wait(10 * SECOND), 0, "the phone saw hold, resume, INFO, REFER and BYE: {}", phone.errors());
+
+    let packets = received.lock().unwrap().clone();
+    let pcmu = packets.iter().filter(|(pt, payload)| *pt == 0 && payload.len() == 160).count();
+    assert!(pcmu > 100, "the phone got PCMU from the browser's Opus: {pcmu} packets");
+    let digits: Vec<_> = packets
+        .iter()
+        .filter(|(pt, _)| *pt == 101)
+        .filter_map(|(_, payload)| ferrophone_actors::rtp::TelephoneEvent::parse(payload).ok())
+        .collect();
+    assert!(digits.iter().any(|e| e.event == 5 && e.end), "an RFC 4733 '5' with its end packets: {digits:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_that_goes_silent_is_hung_up_by_rtp_activity_detection() {
+    let server = Server::start_with(&[QUIET, ("sip.rtp_activity_timeout", "2000")]);
+    // No -rtp_echo: this phone answers and never sends a packet.
+    let mut phone = Sipp::start(&scenario("uas_answer.xml"), None, &[]);
+    let browser = connect_phone(&server.ws_url(), direct_account("1001", phone.sip_port)).await.unwrap();
+    let mut running = call(browser, "phone", tone()).await.unwrap();
+    running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
+    let failed = running.wait_message("finish", 10 * SECOND).await.unwrap();
+    assert_eq!((failed["status"].as_str(), failed["info"].as_str()), (Some("FAILED"), Some("Failed by RTP activity")));
+    assert_eq!(phone.wait(10 * SECOND), 0, "the silent phone got a BYE: {}", phone.errors());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_calls_get_clear_answers_and_the_server_goes_on() {
+    let server = Server::start_with(&[QUIET]);
+    // A login SIP cannot carry is refused at connection, and calls say why.
+    let mut spaced = connect_phone(&server.ws_url(), direct_account("al ice", 5060)).await.unwrap();
+    let fail = spaced.expect("fail", 5 * SECOND).await.unwrap();
+    assert_eq!(fail.payload()["apiMethod"], "connection");
+    assert!(fail.payload()["info"].as_str().unwrap().contains("space"), "{}", fail.payload());
+    spaced.send("call", json!({"callId": "c1", "callee": "1002", "sdp": "v=0\r\n"})).await.unwrap();
+    let finish = spaced.expect("finish", 5 * SECOND).await.unwrap();
+    assert_eq!(finish.payload()["status"], "FAILED");
+    assert!(finish.payload()["info"].as_str().unwrap().contains("space"));
+
+    // No SIP account at all; commands for calls that do not exist.
+    let mut plain = connect_phone(&server.ws_url(), json!({})).await.unwrap();
+    plain.send("call", json!({"callId": "c2", "callee": "1002", "sdp": "v=0\r\n"})).await.unwrap();
+    let finish = plain.expect("finish", 5 * SECOND).await.unwrap();
+    assert!(finish.payload()["info"].as_str().unwrap().contains("No SIP account"), "{}", finish.payload());
+    plain.send("hangup", json!({"callId": "nope"})).await.unwrap();
+    let fail = plain.expect("fail", 5 * SECOND).await.unwrap();
+    assert_eq!((fail.payload()["apiMethod"].as_str(), fail.payload()["info"].as_str()), (Some("hangup"), Some("Call 'nope' not found")));
+    plain.send("sendDtmf", json!({"callId": "c", "dtmf": "12x"})).await.unwrap();
+    assert!(plain.expect("fail", 5 * SECOND).await.unwrap().payload()["info"].as_str().unwrap().contains("12x"));
+
+    // A browser whose offer is not SDP.
+    let mut phone = connect_phone(&server.ws_url(), direct_account("1001", 5060)).await.unwrap();
+    phone.send("call", json!({"callId": "c3", "callee": "1002", "sdp": "not sdp"})).await.unwrap();
+    let finish = phone.expect("finish", 5 * SECOND).await.unwrap();
+    assert_eq!(finish.payload()["status"], "FAILED");
+
+    // Garbage on the SIP port, then a phone offering only G.729: 488, nothing breaks.
+    let garbage = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    garbage.send_to(b"\x00\x01 not SIP at all\r\n\r\n", ("127.0.0.1", server.ports.sip)).unwrap();
+    garbage.send_to(b"INVITE sip:1001@x SIP/2.0\r\nVia: broken\r\n\r\n", ("127.0.0.1", server.ports.sip)).unwrap();
+    let remote = format!("127.0.0.1:{}", server.ports.sip);
+    let mut g729 = Sipp::start(&scenario("uac_g729_only.xml"), Some(remote.clone()), &["-s", "1001"]);
+    assert_eq!(g729.wait(10 * SECOND), 0, "488 for G.729 only: {}", g729.errors());
+    // And the account still takes calls.
+    let mut caller = Sipp::start(&scenario("uac_call.xml"), Some(remote), &["-s", "1001", "-d", "1000"]);
+    let mut running = answer_next_call(phone, tone(), 10 * SECOND).await.unwrap();
+    running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
+    running.wait_status("FINISH", 10 * SECOND).await.unwrap();
+    assert_eq!(caller.wait(10 * SECOND), 0, "{}", caller.errors());
+}

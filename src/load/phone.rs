@@ -166,6 +166,18 @@ impl RunningCall {
         tokio::time::timeout(within, self.messages.recv()).await.ok().flatten()
     }
 
+    /// Waits for the next message named `name` about this call.
+    pub async fn wait_message(&mut self, name: &str, within: Duration) -> Result<Value, String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = self.next(left).await.ok_or_else(|| format!("no {name} in time"))?;
+            if message.name == name && message.payload()["callId"] == self.call_id.as_str() {
+                return Ok(message.payload().clone());
+            }
+        }
+    }
+
     /// Waits for this call to reach `status`; the statuses passed on the way come back too.
     pub async fn wait_status(&mut self, status: &str, within: Duration) -> Result<Vec<String>, String> {
         let deadline = Instant::now() + within;
