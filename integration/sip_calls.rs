@@ -3,6 +3,7 @@
 //! transfer, a phone that goes silent, and calls that cannot start.
 
 use crate::common::audio_check::level_and_pitch;
+use crate::common::kamailio::Kamailio;
 use crate::common::sipp::Sipp;
 use crate::common::Server;
 use ferrophone::load::encoded_media::encode_tone;
@@ -108,9 +109,11 @@ async fn a_busy_phone_ends_the_call_as_busy_then_finish() {
     assert_eq!(phone.wait(10 * SECOND), 0, "{}", phone.errors());
 }
 
-/// RTP packets (payload type, payload) arriving at a socket that stands in for the phone's
-/// media port.
-fn collect_rtp(socket: std::net::UdpSocket) -> Arc<std::sync::Mutex<Vec<(u8, Vec<u8>)>>> {
+/// RTP packets (payload type, payload) as a phone's media port received them.
+type ReceivedRtp = Arc<std::sync::Mutex<Vec<(u8, Vec<u8>)>>>;
+
+/// What arrives at a socket that stands in for the phone's media port.
+fn collect_rtp(socket: std::net::UdpSocket) -> ReceivedRtp {
     let packets = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = packets.clone();
     socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
@@ -224,4 +227,55 @@ async fn bad_calls_get_clear_answers_and_the_server_goes_on() {
     running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
     running.wait_status("FINISH", 10 * SECOND).await.unwrap();
     assert_eq!(caller.wait(10 * SECOND), 0, "{}", caller.errors());
+}
+
+/// SIP fields of a browser registering through `kamailio_port` as 1001 with the separate
+/// authentication name `alice`.
+fn registered_account(kamailio_port: u16, password: &str) -> Value {
+    json!({"sipLogin": "1001", "sipAuthenticationName": "alice", "sipPassword": password, "sipDomain": "127.0.0.1",
+        "sipOutboundProxy": "127.0.0.1", "sipPort": kamailio_port.to_string(), "sipRegisterRequired": true})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_kamailio_with_a_separate_authentication_name() {
+    let server = Server::start_with(&[QUIET]);
+    let kamailio = Kamailio::start(&[("alice", "alicepw"), ("1002", "secret1002")], server.ports.sip);
+    let registrar = format!("127.0.0.1:{}", kamailio.port);
+
+    // A wrong password is told to the page.
+    let mut wrong = connect_phone(&server.ws_url(), registered_account(kamailio.port, "nope")).await.unwrap();
+    let fail = wrong.expect("fail", 10 * SECOND).await.unwrap();
+    assert_eq!(fail.payload()["apiMethod"], "RegistrationStatusEvent");
+    assert!(fail.payload()["info"].as_str().unwrap().starts_with("401") || fail.payload()["info"].as_str().unwrap().starts_with("403"), "{}", fail.payload());
+
+    // The right one registers 1001 (digest user alice).
+    let mut browser = connect_phone(&server.ws_url(), registered_account(kamailio.port, "alicepw")).await.unwrap();
+    browser.expect("registered", 10 * SECOND).await.unwrap();
+
+    // 1002 (a sipp phone, registered by another sipp) calls 1001 through Kamailio.
+    let mut caller = Sipp::start(&scenario("uac_call_auth.xml"), Some(registrar.clone()), &["-s", "1001", "-key", "caller", "1002", "-au", "1002", "-ap", "secret1002", "-d", "3000"]);
+    let mut running = answer_next_call(browser, tone(), 10 * SECOND).await.unwrap();
+    running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
+    running.wait_status("FINISH", 15 * SECOND).await.unwrap();
+    let report = running.end(5 * SECOND).await.unwrap();
+    assert_eq!(caller.wait(10 * SECOND), 0, "{}\n{}", caller.errors(), kamailio.log());
+    assert!(level_and_pitch(&report.received, 1.0).0 > 0.05, "the caller's tone is heard");
+
+    // And 1001 calls 1002, authenticating its INVITE as alice.
+    let mut callee = Sipp::start(&scenario("uas_answer.xml"), None, &["-rtp_echo"]);
+    let contact_port = callee.sip_port.to_string();
+    let mut registering = Sipp::start(&scenario("register.xml"), Some(registrar), &["-s", "1002", "-au", "1002", "-ap", "secret1002", "-key", "expires", "600", "-key", "contact_port", &contact_port]);
+    assert_eq!(registering.wait(10 * SECOND), 0, "{}", registering.errors());
+    let browser = connect_phone(&server.ws_url(), registered_account(kamailio.port, "alicepw")).await.unwrap();
+    let mut running = call(browser, "1002", tone()).await.unwrap();
+    if let Err(e) = running.wait_status("ESTABLISHED", 10 * SECOND).await {
+        panic!("{e}\n{}\n{}", callee.messages(), callee.errors());
+    }
+    tokio::time::sleep(2 * SECOND).await;
+    running.send("hangup", json!({}));
+    running.wait_status("FINISH", 5 * SECOND).await.unwrap();
+    let report = running.end(5 * SECOND).await.unwrap();
+    assert_eq!(callee.wait(10 * SECOND), 0, "{}\n{}", callee.errors(), kamailio.log());
+    let (level, pitch) = level_and_pitch(&report.received, 1.0);
+    assert!(level > 0.05 && (pitch - 440.0).abs() < 20.0, "the echo through Kamailio: {level} {pitch}");
 }

@@ -4,6 +4,7 @@ pub mod audio_check;
 pub mod media_check;
 mod nginx;
 mod server;
+pub mod kamailio;
 pub mod sipp;
 mod ws_client;
 

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 pub struct Sipp {
     child: Option<Child>,
     pub sip_port: u16,
-    pub media_port: u16,
     dir: PathBuf,
 }
 
@@ -17,7 +16,7 @@ pub fn free_udp_pair() -> u16 {
     loop {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = socket.local_addr().unwrap().port();
-        if port % 2 == 0 && port < 65534 && std::net::UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
+        if port.is_multiple_of(2) && port < 65534 && std::net::UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
             return port;
         }
     }
@@ -63,7 +62,7 @@ impl Sipp {
         let child = command.spawn().expect("sipp runs (scripts/setup.sh installs sip-tester)");
         // sipp binds its ports at once; give it that moment before traffic.
         std::thread::sleep(Duration::from_millis(300));
-        Sipp { child: Some(child), sip_port, media_port, dir }
+        Sipp { child: Some(child), sip_port, dir }
     }
 
     /// Waits for sipp to finish its scenario; its exit code (0: the call went as scripted).

@@ -136,6 +136,10 @@ impl Actor for SipAccount {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.gateway.remove_account(&self.credentials.login, self.id);
+        // Sessions with the same login share one Contact: the last one out unregisters it.
+        if self.gateway.has_account(&self.credentials.login) {
+            return;
+        }
         // Unregister on the way out; nobody waits for the answer.
         if let (true, Some(mut registration), Ok(registrar)) = (self.registered, self.registration.take(), self.registrar()) {
             actix::spawn(async move {

@@ -113,13 +113,19 @@ impl CallLeg {
         };
         let (commands, command_rx) = mpsc::channel(8);
         let (input, outputs) = match transcoder {
-            Some(CallAudioChannels { input, to_browser, to_phone }) => (Some(input), Some((to_phone, to_browser))),
+            Some(CallAudioChannels { input, to_browser, to_phone }) => (Some(input), Some(Transcoded { to_phone, to_browser })),
             None => (None, None),
         };
         let leg = Leg::new(sockets, codec, target, activity_timeout, input, to_browser, events);
         let task = actix::spawn(leg.run(from_browser, command_rx, outputs));
         Ok(CallLeg { commands, task })
     }
+}
+
+/// The transcoder's outputs: payloads for the phone, Opus packets for the browser.
+struct Transcoded {
+    to_phone: mpsc::Receiver<Vec<u8>>,
+    to_browser: mpsc::Receiver<Vec<u8>>,
 }
 
 impl Drop for CallLeg {
@@ -201,19 +207,13 @@ impl Leg {
         }
     }
 
-    /// `transcoded`: the transcoder's payloads for the phone and Opus packets for the browser.
-    async fn run(
-        mut self,
-        mut from_browser: mpsc::Receiver<MediaFrame>,
-        mut commands: mpsc::Receiver<LegCommand>,
-        transcoded: Option<(mpsc::Receiver<Vec<u8>>, mpsc::Receiver<Vec<u8>>)>,
-    ) {
+    async fn run(mut self, mut from_browser: mpsc::Receiver<MediaFrame>, mut commands: mpsc::Receiver<LegCommand>, transcoded: Option<Transcoded>) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut rtp_buf = vec![0u8; 2048];
         let mut rtcp_buf = vec![0u8; 1500];
         let (mut to_phone, mut transcoded) = match transcoded {
-            Some((to_phone, to_browser)) => (Some(to_phone), Some(to_browser)),
+            Some(Transcoded { to_phone, to_browser }) => (Some(to_phone), Some(to_browser)),
             None => (None, None),
         };
         loop {
@@ -230,7 +230,7 @@ impl Leg {
                     None => break,
                 },
                 Some(payload) = recv_or_wait(&mut to_phone) => self.send_audio(&payload, None).await,
-                Some(opus) = recv_or_wait(&mut transcoded) => self.to_browser_frame(opus),
+                Some(opus) = recv_or_wait(&mut transcoded) => self.send_to_browser(opus),
                 command = commands.recv() => match command {
                     Some(LegCommand::Dtmf(digits)) => self.start_dtmf(&digits),
                     Some(LegCommand::Retarget(target)) => {
@@ -331,7 +331,7 @@ impl Leg {
         let _ = self.sockets.rtcp.send_to(&self.packet, target).await;
     }
 
-    fn to_browser_frame(&mut self, opus: Vec<u8>) {
+    fn send_to_browser(&mut self, opus: Vec<u8>) {
         let frame = MediaFrame {
             kind: MediaKind::Audio,
             time: self.browser_time,
@@ -384,7 +384,7 @@ impl Leg {
                 (Some(t), JitterOutput::Lost { ticks, .. }) => drop(t.try_send(CallAudioInput::PhoneLost { ticks })),
                 (None, JitterOutput::Frame(frame)) => {
                     let opus = frame.payload.to_vec();
-                    self.to_browser_frame(opus);
+                    self.send_to_browser(opus);
                 }
                 // Opus passthrough: the browser's decoder conceals the gap itself.
                 (None, JitterOutput::Lost { ticks, .. }) => self.browser_time += u64::from(ticks),

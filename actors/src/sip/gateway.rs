@@ -31,6 +31,9 @@ pub struct IncomingInvite {
     pub states: DialogStateReceiver,
 }
 
+/// An account's id and the session that takes its calls.
+type AccountOwner = (u64, Recipient<IncomingInvite>);
+
 pub struct SipGateway {
     pub endpoint: EndpointInnerRef,
     pub dialogs: Arc<DialogLayer>,
@@ -39,7 +42,7 @@ pub struct SipGateway {
     pub local: SocketAddr,
     pub rtp_ports: RtpPorts,
     /// Accounts by SIP login: who takes that login's calls, newest last.
-    accounts: Mutex<HashMap<String, Vec<(u64, Recipient<IncomingInvite>)>>>,
+    accounts: Mutex<HashMap<String, Vec<AccountOwner>>>,
     cancel: CancellationToken,
 }
 
@@ -115,6 +118,10 @@ impl SipGateway {
                 accounts.remove(login);
             }
         }
+    }
+
+    pub fn has_account(&self, login: &str) -> bool {
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner()).contains_key(login)
     }
 
     fn owner_of(&self, login: &str) -> Option<Recipient<IncomingInvite>> {

@@ -420,9 +420,10 @@ impl SipDialog {
                 Ok(answer) => answer,
                 Err(e) => return act.fail(e.0, ctx),
             };
-            let accepted = act.dialog.as_ref().map(|d| d.accept(Some(vec![Header::ContentType("application/sdp".into())]), Some(answer.sdp.into_bytes())));
-            if let Some(Err(e)) = accepted {
-                return act.fail(format!("SIP error: {e}"), ctx);
+            if let Some(dialog) = &act.dialog {
+                if let Err(e) = dialog.accept(Some(vec![Header::ContentType("application/sdp".into())]), Some(answer.sdp.into_bytes())) {
+                    return act.fail(format!("SIP error: {e}"), ctx);
+                }
             }
             match act.start_leg(answer.audio, ctx) {
                 Ok(()) => act.status(CallStatus::Established, ctx),

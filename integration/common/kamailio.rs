@@ -1,0 +1,158 @@
+//! Kamailio as the registrar and proxy of a test: digest authentication (qop=auth) against
+//! users keyed by their authentication name, so a SIP login and its authentication name may
+//! differ; registered users are called at their contact and users nobody registered are sent to
+//! `upstream` (the server under test).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Kamailio {
+    child: Option<Child>,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl Kamailio {
+    /// `users`: (authentication name, password).
+    pub fn start(users: &[(&str, &str)], upstream_port: u16) -> Kamailio {
+        let port = crate::common::sipp::free_udp_pair();
+        let dir = std::env::temp_dir().join(format!("ferrophone-kamailio-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let users: String = users.iter().map(|(name, password)| format!("\t$sht(users=>{name}) = \"{password}\";\n")).collect();
+        let config = format!(
+            r#"#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+disable_tcp=yes
+auto_aliases=no
+dns=no
+rev_dns=no
+use_dns_cache=off
+listen=udp:127.0.0.1:{port}
+
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "kex.so"
+loadmodule "corex.so"
+loadmodule "tm.so"
+loadmodule "tmx.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "sanity.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+loadmodule "htable.so"
+
+modparam("usrloc", "db_mode", 0)
+modparam("registrar", "max_expires", 3600)
+modparam("htable", "htable", "users=>size=4;")
+
+event_route[htable:mod-init] {{
+{users}}}
+
+request_route {{
+	xlog("L_INFO", "REQ $rm $ru from $si:$sp au=$au\n");
+	if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+	if (!sanity_check()) {{ exit; }}
+	if (is_method("OPTIONS") && uri==myself && $rU==$null) {{ sl_send_reply("200", "OK"); exit; }}
+	if (has_totag()) {{
+		if (loose_route() || uri!=myself) {{ t_relay(); exit; }}
+		if (is_method("ACK")) {{ if (t_check_trans()) t_relay(); exit; }}
+		sl_send_reply("404", "Not here"); exit;
+	}}
+	if (is_method("CANCEL")) {{ if (t_check_trans()) t_relay(); exit; }}
+	t_check_trans();
+	if (!is_method("ACK")) route(AUTH);
+	if (is_method("REGISTER")) {{
+		if (!save("location")) sl_reply_error();
+		exit;
+	}}
+	if (is_method("INVITE|SUBSCRIBE")) record_route();
+	if (!lookup("location")) $du = "sip:127.0.0.1:{upstream_port}";
+	if (!t_relay()) sl_reply_error();
+}}
+
+route[AUTH] {{
+	$var(pw) = "-";
+	if ($au != $null && $sht(users=>$au) != $null) $var(pw) = $sht(users=>$au);
+	# flags: plain-text password; no check that the auth user is the From/To user.
+	pv_auth_check("127.0.0.1", "$var(pw)", "0", "0");
+	$var(rc) = $rc;
+	if ($var(rc) < 0) {{
+		if ($au != $null) xlog("L_NOTICE", "AUTH FAIL $rm au=$au rc=$var(rc)\n");
+		auth_challenge("127.0.0.1", "1");
+		exit;
+	}}
+	consume_credentials();
+}}
+"#
+        );
+        std::fs::write(dir.join("kamailio.cfg"), config).unwrap();
+        let child = Command::new("kamailio")
+            .arg("-f")
+            .arg(dir.join("kamailio.cfg"))
+            .args(["-DD", "-E", "-m", "64", "-M", "8", "-w"])
+            .arg(&dir)
+            .arg("-P")
+            .arg(dir.join("kamailio.pid"))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("kamailio.log")).unwrap())
+            .stderr(std::fs::File::create(dir.join("kamailio.err")).unwrap())
+            .spawn()
+            .expect("kamailio runs (scripts/setup.sh installs it)");
+        let kamailio = Kamailio { child: Some(child), port, dir };
+        kamailio.wait_ready();
+        kamailio
+    }
+
+    /// Until it answers an OPTIONS.
+    fn wait_ready(&self) {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let local = socket.local_addr().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let options = format!(
+                "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{n}\r\nFrom: <sip:probe@{local}>;tag=p\r\nTo: <sip:127.0.0.1:{port}>\r\nCall-ID: probe{n}@x\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+                port = self.port,
+                n = Instant::now().elapsed().as_nanos()
+            );
+            let _ = socket.send_to(options.as_bytes(), ("127.0.0.1", self.port));
+            let mut buffer = [0u8; 2048];
+            if let Ok(len) = socket.recv(&mut buffer) {
+                if buffer[..len].starts_with(b"SIP/2.0 200") {
+                    return;
+                }
+            }
+        }
+        panic!("kamailio did not start: {}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        format!("{}{}", read("kamailio.log"), read("kamailio.err"))
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        // SIGTERM: the main process takes its worker processes down with it.
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- kamailio log ---\n{}", self.log());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
