@@ -21,80 +21,10 @@ impl Kamailio {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let users: String = users.iter().map(|(name, password)| format!("\t$sht(users=>{name}) = \"{password}\";\n")).collect();
-        let config = format!(
-            r#"#!KAMAILIO
-debug=2
-log_stderror=yes
-children=2
-disable_tcp=yes
-auto_aliases=no
-dns=no
-rev_dns=no
-use_dns_cache=off
-listen=udp:127.0.0.1:{port}
-
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-loadmodule "kex.so"
-loadmodule "corex.so"
-loadmodule "tm.so"
-loadmodule "tmx.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-loadmodule "xlog.so"
-loadmodule "sanity.so"
-loadmodule "usrloc.so"
-loadmodule "registrar.so"
-loadmodule "auth.so"
-loadmodule "htable.so"
-
-modparam("usrloc", "db_mode", 0)
-modparam("registrar", "max_expires", 3600)
-modparam("htable", "htable", "users=>size=4;")
-
-event_route[htable:mod-init] {{
-{users}}}
-
-request_route {{
-	xlog("L_INFO", "REQ $rm $ru from $si:$sp au=$au\n");
-	if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
-	if (!sanity_check()) {{ exit; }}
-	if (is_method("OPTIONS") && uri==myself && $rU==$null) {{ sl_send_reply("200", "OK"); exit; }}
-	if (has_totag()) {{
-		if (loose_route() || uri!=myself) {{ t_relay(); exit; }}
-		if (is_method("ACK")) {{ if (t_check_trans()) t_relay(); exit; }}
-		sl_send_reply("404", "Not here"); exit;
-	}}
-	if (is_method("CANCEL")) {{ if (t_check_trans()) t_relay(); exit; }}
-	t_check_trans();
-	if (!is_method("ACK")) route(AUTH);
-	if (is_method("REGISTER")) {{
-		if (!save("location")) sl_reply_error();
-		exit;
-	}}
-	if (is_method("INVITE|SUBSCRIBE")) record_route();
-	if (!lookup("location")) $du = "sip:127.0.0.1:{upstream_port}";
-	if (!t_relay()) sl_reply_error();
-}}
-
-route[AUTH] {{
-	$var(pw) = "-";
-	if ($au != $null && $sht(users=>$au) != $null) $var(pw) = $sht(users=>$au);
-	# flags: plain-text password; no check that the auth user is the From/To user.
-	pv_auth_check("127.0.0.1", "$var(pw)", "0", "0");
-	$var(rc) = $rc;
-	if ($var(rc) < 0) {{
-		if ($au != $null) xlog("L_NOTICE", "AUTH FAIL $rm au=$au rc=$var(rc)\n");
-		auth_challenge("127.0.0.1", "1");
-		exit;
-	}}
-	consume_credentials();
-}}
-"#
-        );
+        let config = include_str!("../sip_scenarios/kamailio.cfg")
+            .replace("@PORT@", &port.to_string())
+            .replace("@UPSTREAM_PORT@", &upstream_port.to_string())
+            .replace("@USERS@", &users);
         std::fs::write(dir.join("kamailio.cfg"), config).unwrap();
         let child = Command::new("kamailio")
             .arg("-f")
