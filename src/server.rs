@@ -72,6 +72,9 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
         App::new().app_data(web::Data::new(ws_state.clone())).default_service(web::to(crate::ws::upgrade))
     })
     .workers(workers)
+    // Signalling is bursts of small messages (setRemoteSDP, ring, talk): Nagle's algorithm
+    // would hold each one back for the peer's delayed ACK, some 40 ms.
+    .tcp_nodelay(true)
     .disable_signals()
     .shutdown_timeout(shutdown_timeout)
     .bind((bind, config.server.ws_port))
@@ -89,6 +92,7 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
     }
     let mut http_server = HttpServer::new(move || http::app(http_state.clone(), &client2_dir))
         .workers(workers)
+        .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(shutdown_timeout)
         .bind((bind, config.server.http_port))

@@ -30,7 +30,8 @@ pub struct Signalling {
 impl Signalling {
     /// Opens the socket and completes `connection` → `getUserData`.
     pub async fn connect(url: &str, login: Value) -> Result<Signalling, String> {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| format!("connect {url}: {e}"))?;
+        // No Nagle, as browsers do: a message must not wait for the last one's ACK.
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.map_err(|e| format!("connect {url}: {e}"))?;
         let mut signalling = Signalling { ws, user_data: Value::Null };
         let mut payload = json!({"appKey": "defaultApp", "mediaProviders": ["WebRTC"], "clientVersion": "2.0",
             "clientOSVersion": "load", "clientBrowserVersion": "ferrophone-load", "msePacketizationVersion": 2});
