@@ -1,16 +1,18 @@
 //! One call's audio both ways between a browser (Opus, 48 kHz) and a phone (G.711 or G.722),
-//! on a transcoder thread of its own: what the browser says becomes 20 ms phone payloads, what
-//! the phone says becomes 20 ms Opus packets.
+//! off the actor threads: what the browser says becomes 20 ms phone payloads, what the phone
+//! says becomes 20 ms Opus packets. Every call's transcoder is a task on one small runtime of
+//! its own (a thread per core): a thread per call would wake and switch for every packet.
 
-use super::{OpusDecoder, OpusEncoder, Stereo, TelephonyDecoder, TelephonyEncoder, TranscodeError, OPUS_FRAME_SAMPLES};
+use super::{OpusDecoder, OpusEncoder, Stereo, TelephonyDecoder, TelephonyEncoder, TranscodeError};
 use crate::media::CodecName;
+use std::sync::OnceLock;
 use tokio::sync::mpsc;
 
 /// Packets the transcoder may be behind, each way, before the call drops audio.
 pub const CALL_AUDIO_QUEUE: usize = 50;
-/// Opus to the browser: enough for narrowband speech upsampled, and cheap.
-const OPUS_BITRATE: usize = 32_000;
-const OPUS_COMPLEXITY: u8 = 3;
+/// Opus to the browser: plenty for telephone speech, and cheap.
+const OPUS_BITRATE: usize = 24_000;
+const OPUS_COMPLEXITY: u8 = 1;
 
 /// What the transcoder is given.
 pub enum CallAudioInput {
@@ -37,7 +39,7 @@ pub struct CallAudio {
     to_phone: TelephonyEncoder,
     from_phone: TelephonyDecoder,
     to_browser: OpusEncoder,
-    /// 48 kHz audio from the phone not yet a whole Opus frame.
+    /// Audio from the phone (at its codec's rate) not yet a whole Opus frame.
     pending: Stereo,
     /// The phone's RTP clock (8000 for G.711 and G.722).
     phone_clock: u32,
@@ -45,11 +47,15 @@ pub struct CallAudio {
 
 impl CallAudio {
     pub fn new(phone_codec: CodecName) -> Result<Self, TranscodeError> {
+        // The phone's audio goes into Opus at its own rate: nothing to upsample, and Opus
+        // encodes narrow- or wideband speech for far less than 48 kHz audio.
+        let from_phone = TelephonyDecoder::at_codec_rate(phone_codec)?;
+        let to_browser = OpusEncoder::for_voice(OPUS_BITRATE, from_phone.sample_rate(), OPUS_COMPLEXITY)?;
         Ok(CallAudio {
             from_browser: OpusDecoder::new()?,
             to_phone: TelephonyEncoder::new(phone_codec)?,
-            from_phone: TelephonyDecoder::new(phone_codec)?,
-            to_browser: OpusEncoder::with_complexity(OPUS_BITRATE, 1, OPUS_COMPLEXITY)?,
+            from_phone,
+            to_browser,
             pending: Stereo::default(),
             phone_clock: 8_000,
         })
@@ -70,56 +76,69 @@ impl CallAudio {
     /// Lost phone audio (`ticks` of its RTP clock) becomes silence, so the browser's clock
     /// keeps going.
     pub fn phone_lost(&mut self, ticks: u32) -> Result<Vec<Vec<u8>>, TranscodeError> {
-        let samples48k = ticks as usize * 48_000 / self.phone_clock as usize;
-        self.queue_for_browser(Stereo::silence(samples48k.min(48_000)))
+        let rate = self.from_phone.sample_rate() as usize;
+        let samples = ticks as usize * rate / self.phone_clock as usize;
+        self.queue_for_browser(Stereo::silence(samples.min(rate)))
     }
 
     fn queue_for_browser(&mut self, pcm: Stereo) -> Result<Vec<Vec<u8>>, TranscodeError> {
         self.pending.left.extend(pcm.left);
         self.pending.right.extend(pcm.right);
         let mut packets = Vec::new();
-        while self.pending.len() >= OPUS_FRAME_SAMPLES {
-            let left: Vec<f32> = self.pending.left.drain(..OPUS_FRAME_SAMPLES).collect();
-            let right: Vec<f32> = self.pending.right.drain(..OPUS_FRAME_SAMPLES).collect();
+        let frame = self.to_browser.frame_samples();
+        while self.pending.len() >= frame {
+            let left: Vec<f32> = self.pending.left.drain(..frame).collect();
+            let right: Vec<f32> = self.pending.right.drain(..frame).collect();
             packets.extend(self.to_browser.encode(&Stereo { left, right })?);
         }
         Ok(packets)
     }
 }
 
-/// Starts a call's transcoder thread; it ends when `input` is dropped or both outputs are.
+/// The runtime every call's transcoder runs on.
+fn transcoders() -> Result<&'static tokio::runtime::Runtime, TranscodeError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            tokio::runtime::Builder::new_multi_thread().worker_threads(threads).thread_name("call-audio").build().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| TranscodeError(format!("cannot start the call transcoders: {e}")))
+}
+
+/// Starts a call's transcoder; it ends when `input` is dropped or both outputs are.
 pub fn spawn_call_audio(call_id: &str, phone_codec: CodecName) -> Result<CallAudioChannels, TranscodeError> {
     let mut audio = CallAudio::new(phone_codec)?;
     let (input, mut inputs) = mpsc::channel::<CallAudioInput>(CALL_AUDIO_QUEUE);
     let (browser_out, to_browser) = mpsc::channel(CALL_AUDIO_QUEUE);
     let (phone_out, to_phone) = mpsc::channel(CALL_AUDIO_QUEUE);
     let name = call_id.to_owned();
-    std::thread::Builder::new()
-        .name(format!("call-{name}"))
-        .spawn(move || {
-            while let Some(input) = inputs.blocking_recv() {
-                let (result, out) = match input {
-                    CallAudioInput::FromBrowser(opus) => (audio.browser_to_phone(&opus), &phone_out),
-                    CallAudioInput::FromPhone(payload) => (audio.phone_to_browser(&payload), &browser_out),
-                    CallAudioInput::PhoneLost { ticks } => (audio.phone_lost(ticks), &browser_out),
-                };
-                match result {
-                    // A full side drops: the other side and the call go on.
-                    Ok(packets) => packets.into_iter().for_each(|p| drop(out.try_send(p))),
-                    Err(e) => tracing::debug!(call = %name, error = %e, "undecodable call audio skipped"),
-                }
-                if browser_out.is_closed() && phone_out.is_closed() {
-                    return;
-                }
+    // Each packet is some tens of microseconds of codec work: fine inside a task here.
+    transcoders()?.spawn(async move {
+        while let Some(input) = inputs.recv().await {
+            let (result, out) = match input {
+                CallAudioInput::FromBrowser(opus) => (audio.browser_to_phone(&opus), &phone_out),
+                CallAudioInput::FromPhone(payload) => (audio.phone_to_browser(&payload), &browser_out),
+                CallAudioInput::PhoneLost { ticks } => (audio.phone_lost(ticks), &browser_out),
+            };
+            match result {
+                // A full side drops: the other side and the call go on.
+                Ok(packets) => packets.into_iter().for_each(|p| drop(out.try_send(p))),
+                Err(e) => tracing::debug!(call = %name, error = %e, "undecodable call audio skipped"),
             }
-        })
-        .map_err(|e| TranscodeError(format!("cannot start a transcoder thread: {e}")))?;
+            if browser_out.is_closed() && phone_out.is_closed() {
+                return;
+            }
+        }
+    });
     Ok(CallAudioChannels { input, to_browser, to_phone })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transcode::OPUS_FRAME_SAMPLES;
 
     fn tone_frames(frames: usize) -> Vec<Stereo> {
         (0..frames)
@@ -146,6 +165,21 @@ mod tests {
         assert!((48..=51).contains(&to_browser.len()), "{}", to_browser.len());
         let mut decoder = OpusDecoder::new().unwrap();
         let heard: Vec<f32> = to_browser.iter().flat_map(|p| decoder.decode(p).unwrap().left).collect();
+        let peak = heard[9_600..].iter().fold(0f32, |m, s| m.max(s.abs()));
+        assert!(peak > 0.3, "the tone came through: peak {peak}");
+    }
+
+    #[test]
+    fn wideband_g722_goes_into_opus_at_16_khz() {
+        let mut call = CallAudio::new(CodecName::G722).unwrap();
+        let mut browser = OpusEncoder::new(32_000, 1).unwrap();
+        let opus: Vec<Vec<u8>> = tone_frames(50).iter().flat_map(|f| browser.encode(f).unwrap()).collect();
+        let to_phone: Vec<Vec<u8>> = opus.iter().flat_map(|p| call.browser_to_phone(p).unwrap()).collect();
+        let to_browser: Vec<Vec<u8>> = to_phone.iter().flat_map(|p| call.phone_to_browser(p).unwrap()).collect();
+        assert!((48..=50).contains(&to_browser.len()), "20 ms each: {}", to_browser.len());
+        let mut decoder = OpusDecoder::new().unwrap();
+        let heard: Vec<f32> = to_browser.iter().flat_map(|p| decoder.decode(p).unwrap().left).collect();
+        assert_eq!(heard.len(), to_browser.len() * OPUS_FRAME_SAMPLES, "48 kHz for the browser");
         let peak = heard[9_600..].iter().fold(0f32, |m, s| m.max(s.abs()));
         assert!(peak > 0.3, "the tone came through: peak {peak}");
     }

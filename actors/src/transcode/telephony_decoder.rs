@@ -1,5 +1,5 @@
-//! Telephone audio (G.711 µ-law and A-law at 8 kHz, G.722 at 16 kHz) to 48 kHz planar stereo:
-//! FFmpeg's decoder, then swresample. Both keep state across packets, so the resampling filter
+//! Telephone audio (G.711 µ-law and A-law at 8 kHz, G.722 at 16 kHz) to float stereo at 48 kHz
+//! or at the codec's own rate: FFmpeg's decoder, then swresample. Both keep state across packets, so the resampling filter
 //! runs smoothly over packet edges.
 
 use super::{init, Stereo, TranscodeError};
@@ -15,10 +15,21 @@ pub struct TelephonyDecoder {
     decoder: ffmpeg_next::decoder::Audio,
     resampler: resampling::Context,
     sample_rate: u32,
+    out_rate: u32,
 }
 
 impl TelephonyDecoder {
+    /// Decodes to 48 kHz.
     pub fn new(codec: CodecName) -> Result<Self, TranscodeError> {
+        Self::with_output(codec, false)
+    }
+
+    /// Decodes to the codec's own rate (8 kHz G.711, 16 kHz G.722): see `sample_rate`.
+    pub fn at_codec_rate(codec: CodecName) -> Result<Self, TranscodeError> {
+        Self::with_output(codec, true)
+    }
+
+    fn with_output(codec: CodecName, keep_codec_rate: bool) -> Result<Self, TranscodeError> {
         init();
         let (id, sample_rate) = match codec {
             CodecName::Pcmu => (codec::Id::PCM_MULAW, 8_000),
@@ -37,6 +48,7 @@ impl TelephonyDecoder {
             (*raw).channel_layout = ChannelLayout::MONO.bits();
         }
         let decoder = context.decoder().audio()?;
+        let out_rate = if keep_codec_rate { sample_rate } else { 48_000 };
         let resampler = resampling::Context::get(
             Sample::I16(Type::Packed),
             ChannelLayout::MONO,
@@ -44,9 +56,14 @@ impl TelephonyDecoder {
             // Mono out, copied to both sides: swresample's mono-to-stereo takes 3 dB off.
             Sample::F32(Type::Planar),
             ChannelLayout::MONO,
-            48_000,
+            out_rate,
         )?;
-        Ok(TelephonyDecoder { decoder, resampler, sample_rate })
+        Ok(TelephonyDecoder { decoder, resampler, sample_rate, out_rate })
+    }
+
+    /// The rate of what `decode` gives.
+    pub fn sample_rate(&self) -> u32 {
+        self.out_rate
     }
 
     /// Decodes one RTP payload; an undecodable one is an error the caller may skip.
@@ -63,7 +80,7 @@ impl TelephonyDecoder {
             let mut input = frame::Audio::new(Sample::I16(Type::Packed), samples, ChannelLayout::MONO);
             input.set_rate(self.sample_rate);
             input.plane_mut::<i16>(0)[..samples].copy_from_slice(&decoded.plane::<i16>(0)[..samples]);
-            let capacity = samples * 48_000 / self.sample_rate as usize + 64;
+            let capacity = samples * self.out_rate as usize / self.sample_rate as usize + 64;
             let mut output = frame::Audio::new(Sample::F32(Type::Planar), capacity, ChannelLayout::MONO);
             self.resampler.run(&input, &mut output)?;
             let n = output.samples();
