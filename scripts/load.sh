@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks: starts a release ferrophone on loopback (and, for pushes, nginx with the RTMP
-# module as their destination), runs one `ferrophone load` command against it, and stops them.
+# module as their destination; for calls, a sipp phone that answers and echoes RTP), runs one
+# `ferrophone load` command against it, and stops them.
 #   scripts/load.sh sessions --count 10000 --rate 500 --duration 30
 #   scripts/load.sh play --viewers 500 --rate 50 --duration 30 --publish h264
 #   scripts/load.sh push --streams 1 --pushes 200 --duration 30
+#   scripts/load.sh calls --calls 150 --rate 20 --duration 30
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || { sed -n '2,7p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,9p' "$0"; exit 2; }
 cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" --bin ferrophone
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
@@ -38,5 +40,14 @@ CONF
   PIDS+=($!)
   sleep 1
   EXTRA=(--http-url "http://127.0.0.1:$HTTP" --rtmp-url "rtmp://127.0.0.1:$RTMP_PORT/live")
+fi
+if [ "$COMMAND" = calls ]; then
+  PHONE_PORT=15090
+  ulimit -n 65536 2>/dev/null || true
+  (cd "$RUN" && exec sipp -sf "$ROOT/integration/sip_scenarios/uas_answer.xml" -i 127.0.0.1 -mi 127.0.0.1 \
+    -p $PHONE_PORT -mp 16000 -rtp_echo -nostdin -trace_err -error_file sipp-errors.log > sipp.out 2>&1) &
+  PIDS+=($!)
+  sleep 1
+  EXTRA=(--phone "127.0.0.1:$PHONE_PORT")
 fi
 "$BIN" load "$COMMAND" --url "ws://127.0.0.1:$WS" --health-url "http://127.0.0.1:$HTTP/health" "${EXTRA[@]}" "$@"

@@ -1,6 +1,7 @@
 //! `ferrophone load ...`: drives a running server (this one, or another one side by side) with
 //! many real clients and reports what they saw. Benchmarks, not tests.
 
+mod calls;
 pub mod encoded_media;
 mod latency;
 pub mod rtp_counter;
@@ -30,6 +31,9 @@ pub enum LoadCommand {
     /// Push streams to an RTMP server many times at once and report the server's CPU and
     /// memory per push and the frames dropped.
     Push(pushes::PushArgs),
+    /// Place many bridged SIP calls at once (str0m browser side, Opus ⇄ G.711 transcoded to a
+    /// phone that echoes) and report call-setup latency and the server's CPU and memory per call.
+    Calls(calls::CallsArgs),
 }
 
 #[derive(Args)]
@@ -49,5 +53,6 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
         LoadCommand::Publish(args) => runtime.block_on(streams::run_publish(args)),
         LoadCommand::Play(args) => runtime.block_on(streams::run_play(args)),
         LoadCommand::Push(args) => runtime.block_on(pushes::run(args)),
+        LoadCommand::Calls(args) => runtime.block_on(calls::run(args)),
     }
 }

@@ -26,6 +26,8 @@ pub struct CallReport {
 /// A call in progress: its messages come out of `next`, commands go in with `send`.
 pub struct RunningCall {
     pub call_id: String,
+    /// When the `call` (or `answer`) message went to the server.
+    pub sent_at: Instant,
     messages: mpsc::UnboundedReceiver<ServerMessage>,
     commands: mpsc::UnboundedSender<(String, Value)>,
     task: JoinHandle<Result<CallReport, String>>,
@@ -44,6 +46,7 @@ pub async fn call(mut signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u
     let request = json!({"callId": call_id, "incoming": false, "hasVideo": false, "hasAudio": true, "status": "PENDING",
         "mediaProvider": "WebRTC", "sdp": offer, "caller": caller, "callee": callee});
     signalling.send("call", request).await?;
+    let sent_at = Instant::now();
     let mut early = Vec::new();
     loop {
         let message = signalling.next(STEP).await?.ok_or("no setRemoteSDP for the call")?;
@@ -58,7 +61,7 @@ pub async fn call(mut signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u
             return Err(format!("call failed: {}", early.last().map(|m| m.payload().to_string()).unwrap_or_default()));
         }
     }
-    Ok(run(signalling, peer, call_id, audio, early))
+    Ok(run(signalling, peer, call_id, audio, early, sent_at))
 }
 
 /// Waits for the next incoming call and answers it.
@@ -94,11 +97,11 @@ pub async fn answer_next_call(mut signalling: Signalling, audio: Arc<Vec<Vec<u8>
     let request = json!({"callId": call_id, "incoming": true, "hasVideo": true, "hasAudio": true, "status": "PENDING",
         "mediaProvider": "WebRTC", "sdp": answer});
     signalling.send("answer", request).await?;
-    Ok(run(signalling, peer, call_id, audio, early))
+    Ok(run(signalling, peer, call_id, audio, early, Instant::now()))
 }
 
 /// Drives the call: media both ways, messages out, commands in, until `finish` or the end.
-fn run(mut signalling: Signalling, mut peer: ClientPeer, call_id: String, audio: Arc<Vec<Vec<u8>>>, early: Vec<ServerMessage>) -> RunningCall {
+fn run(mut signalling: Signalling, mut peer: ClientPeer, call_id: String, audio: Arc<Vec<Vec<u8>>>, early: Vec<ServerMessage>, sent_at: Instant) -> RunningCall {
     let (messages_in, messages) = mpsc::unbounded_channel();
     let (commands, mut commands_rx) = mpsc::unbounded_channel::<(String, Value)>();
     for message in early {
@@ -151,7 +154,7 @@ fn run(mut signalling: Signalling, mut peer: ClientPeer, call_id: String, audio:
         signalling.close().await;
         Ok(report)
     });
-    RunningCall { call_id, messages, commands, task }
+    RunningCall { call_id, sent_at, messages, commands, task }
 }
 
 impl RunningCall {

@@ -4,7 +4,7 @@
 
 use super::encoded_media::encode_clip;
 use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
-use super::server_probe::{health_or_warn, http, Health};
+use super::server_probe::{cores_between, health_or_warn, http};
 use super::synthetic_media::VideoCodec;
 use super::webrtc_client::OpusChannels;
 use clap::Args;
@@ -102,11 +102,6 @@ pub async fn run(args: PushArgs) -> Result<(), String> {
         return Err(format!("{} pushes did not last", started - still));
     }
     Ok(())
-}
-
-/// Cores the server used between two /health readings `seconds` apart.
-fn cores_between(from: &Option<Health>, to: &Option<Health>, seconds: f64) -> Option<f64> {
-    Some((to.as_ref()?.cpu_seconds? - from.as_ref()?.cpu_seconds?) / seconds)
 }
 
 async fn count_publishing(http_url: &str) -> usize {

@@ -45,3 +45,8 @@ pub async fn health_or_warn(url: &str) -> Option<Health> {
     }
     health(url).await.map_err(|e| eprintln!("cannot read server health: {e}")).ok()
 }
+
+/// Cores the server used between two /health readings `seconds` apart.
+pub fn cores_between(from: &Option<Health>, to: &Option<Health>, seconds: f64) -> Option<f64> {
+    Some((to.as_ref()?.cpu_seconds? - from.as_ref()?.cpu_seconds?) / seconds)
+}
