@@ -7,8 +7,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 APT_PACKAGES=(
-  # building: bindgen for ffmpeg-sys, FFmpeg's libraries, gcc for aws-lc-sys
-  pkg-config libclang-dev gcc libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev
+  # building: bindgen for ffmpeg-sys, FFmpeg's libraries, libopus (encoded directly), gcc for aws-lc-sys
+  pkg-config libclang-dev gcc libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libopus-dev
   libavdevice-dev libswresample-dev libswscale-dev
   # testing: browser, network namespaces, media and protocol peers (../shared/peers)
   chromium iproute2 util-linux curl ffmpeg sip-tester kamailio nginx-light libnginx-mod-rtmp

@@ -3,7 +3,7 @@
 //! says becomes 20 ms Opus packets. Every call's transcoder is a task on one small runtime of
 //! its own (a thread per core): a thread per call would wake and switch for every packet.
 
-use super::{OpusDecoder, OpusEncoder, Stereo, TelephonyDecoder, TelephonyEncoder, TranscodeError};
+use super::{OpusEncoder, Stereo, TelephonyDecoder, TelephonyEncoder, TranscodeError, VoiceDecoder};
 use crate::media::CodecName;
 use std::sync::OnceLock;
 use tokio::sync::mpsc;
@@ -35,7 +35,7 @@ pub struct CallAudioChannels {
 
 /// The codec work of a call, without the thread (so it can be tested and measured alone).
 pub struct CallAudio {
-    from_browser: OpusDecoder,
+    from_browser: VoiceDecoder,
     to_phone: TelephonyEncoder,
     from_phone: TelephonyDecoder,
     to_browser: OpusEncoder,
@@ -47,13 +47,15 @@ pub struct CallAudio {
 
 impl CallAudio {
     pub fn new(phone_codec: CodecName) -> Result<Self, TranscodeError> {
-        // The phone's audio goes into Opus at its own rate: nothing to upsample, and Opus
-        // encodes narrow- or wideband speech for far less than 48 kHz audio.
+        // Both ways at the phone's own rate: Opus decodes to it and encodes from it directly,
+        // so no 48 kHz audio is made or resampled, and narrow- or wideband speech costs Opus
+        // far less than 48 kHz audio.
         let from_phone = TelephonyDecoder::at_codec_rate(phone_codec)?;
-        let to_browser = OpusEncoder::for_voice(OPUS_BITRATE, from_phone.sample_rate(), OPUS_COMPLEXITY)?;
+        let to_browser = OpusEncoder::for_voice(OPUS_BITRATE, from_phone.output_rate(), OPUS_COMPLEXITY)?;
+        let to_phone = TelephonyEncoder::new(phone_codec)?;
         Ok(CallAudio {
-            from_browser: OpusDecoder::new()?,
-            to_phone: TelephonyEncoder::new(phone_codec)?,
+            from_browser: VoiceDecoder::new(to_phone.sample_rate())?,
+            to_phone,
             from_phone,
             to_browser,
             pending: Stereo::default(),
@@ -64,7 +66,7 @@ impl CallAudio {
     /// One Opus packet from the browser → the phone payloads it completes.
     pub fn browser_to_phone(&mut self, opus: &[u8]) -> Result<Vec<Vec<u8>>, TranscodeError> {
         let pcm = self.from_browser.decode(opus)?;
-        self.to_phone.encode(&pcm)
+        self.to_phone.encode_at_codec_rate(pcm)
     }
 
     /// One phone payload → the Opus packets it completes.
@@ -76,7 +78,7 @@ impl CallAudio {
     /// Lost phone audio (`ticks` of its RTP clock) becomes silence, so the browser's clock
     /// keeps going.
     pub fn phone_lost(&mut self, ticks: u32) -> Result<Vec<Vec<u8>>, TranscodeError> {
-        let rate = self.from_phone.sample_rate() as usize;
+        let rate = self.from_phone.output_rate() as usize;
         let samples = ticks as usize * rate / self.phone_clock as usize;
         self.queue_for_browser(Stereo::silence(samples.min(rate)))
     }
@@ -138,7 +140,7 @@ pub fn spawn_call_audio(call_id: &str, phone_codec: CodecName) -> Result<CallAud
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::OPUS_FRAME_SAMPLES;
+    use crate::transcode::{OpusDecoder, OPUS_FRAME_SAMPLES};
 
     fn tone_frames(frames: usize) -> Vec<Stereo> {
         (0..frames)

@@ -1,26 +1,32 @@
-//! Opus encoding (libopus) of 48 kHz mono or stereo in 20 ms packets, as WebRTC sends it.
+//! Opus encoding of mono or stereo in 20 ms packets, as WebRTC sends it, with libopus's own
+//! single-stream API. FFmpeg's libopus wrapper goes through the multistream API, which asks
+//! the CPU for its features (CPUID) on every frame: on a virtual machine each of those traps to
+//! the hypervisor, and that cost as much as the encoding itself.
 
-use super::aac_encoder::set_channels;
-use super::{init, Stereo, TranscodeError};
-use ffmpeg_next::codec;
-use ffmpeg_next::format::sample::{Sample, Type};
-use ffmpeg_next::frame;
-use ffmpeg_next::util::channel_layout::ChannelLayout;
-use ffmpeg_next::Packet;
+use super::libopus as ffi;
+use super::{Stereo, TranscodeError};
+use std::os::raw::c_int;
 
 pub const OPUS_FRAME_SAMPLES: usize = 960;
 
+/// The most a 20 ms packet can take (RFC 6716 allows 1275 bytes per frame).
+const MAX_PACKET: usize = 1500;
+
 pub struct OpusEncoder {
-    encoder: ffmpeg_next::encoder::Audio,
-    next_pts: i64,
+    raw: *mut ffi::RawEncoder,
     stereo: bool,
     /// Samples per channel in one 20 ms packet at the input rate.
     frame_samples: usize,
-    input_rate: u32,
+    /// Interleaved input, kept to save an allocation per packet.
+    interleaved: Vec<f32>,
 }
 
+// SAFETY: the encoder state is plain memory owned by this value alone; libopus keeps no
+// thread-local or shared state for it.
+unsafe impl Send for OpusEncoder {}
+
 impl OpusEncoder {
-    /// `channels` 1 encodes the left channel alone, as a browser's microphone sends.
+    /// 48 kHz input. `channels` 1 encodes the left channel alone, as a browser's microphone sends.
     pub fn new(bitrate: usize, channels: u8) -> Result<Self, TranscodeError> {
         Self::with_settings(bitrate, channels, 10, 48_000)
     }
@@ -34,18 +40,25 @@ impl OpusEncoder {
     }
 
     fn with_settings(bitrate: usize, channels: u8, complexity: u8, input_rate: u32) -> Result<Self, TranscodeError> {
-        init();
-        let codec = ffmpeg_next::encoder::find_by_name("libopus").ok_or(TranscodeError("no libopus in FFmpeg".into()))?;
-        let mut encoder = codec::Context::new_with_codec(codec).encoder().audio()?;
-        encoder.set_rate(input_rate as i32);
-        set_channels(&mut encoder, channels);
-        encoder.set_format(Sample::F32(Type::Packed));
-        encoder.set_bit_rate(bitrate);
-        encoder.set_time_base((1, input_rate as i32));
-        let mut options = ffmpeg_next::Dictionary::new();
-        options.set("compression_level", &complexity.min(10).to_string());
-        let encoder = encoder.open_as_with(codec, options)?;
-        Ok(OpusEncoder { encoder, next_pts: 0, stereo: channels != 1, frame_samples: input_rate as usize / 50, input_rate })
+        let count: c_int = if channels == 1 { 1 } else { 2 };
+        let mut error: c_int = 0;
+        // SAFETY: plain arguments; the result is checked before use.
+        let raw = unsafe { ffi::opus_encoder_create(input_rate as i32, count, ffi::OPUS_APPLICATION_AUDIO, &mut error) };
+        if raw.is_null() || error != ffi::OPUS_OK {
+            return Err(TranscodeError(format!("libopus cannot encode {input_rate} Hz x{count}: error {error}")));
+        }
+        let encoder = OpusEncoder { raw, stereo: count == 2, frame_samples: input_rate as usize / 50, interleaved: Vec::new() };
+        // SAFETY: a live encoder; both requests take one opus_int32.
+        let (bitrate_set, complexity_set) = unsafe {
+            (
+                ffi::opus_encoder_ctl(raw, ffi::OPUS_SET_BITRATE_REQUEST, bitrate as i32),
+                ffi::opus_encoder_ctl(raw, ffi::OPUS_SET_COMPLEXITY_REQUEST, i32::from(complexity.min(10))),
+            )
+        };
+        if bitrate_set != ffi::OPUS_OK || complexity_set != ffi::OPUS_OK {
+            return Err(TranscodeError(format!("libopus refused bitrate {bitrate} or complexity {complexity}")));
+        }
+        Ok(encoder)
     }
 
     /// Samples per channel `encode` takes: 20 ms at the input rate.
@@ -53,28 +66,65 @@ impl OpusEncoder {
         self.frame_samples
     }
 
-    /// Encodes exactly 20 ms (960 samples at 48 kHz); returns the packets ready.
+    /// Encodes exactly 20 ms (960 samples at 48 kHz); returns the packet.
     pub fn encode(&mut self, samples: &Stereo) -> Result<Vec<Vec<u8>>, TranscodeError> {
         if samples.len() != self.frame_samples {
             return Err(TranscodeError(format!("Opus takes {} samples, not {}", self.frame_samples, samples.len())));
         }
-        let layout = if self.stereo { ChannelLayout::STEREO } else { ChannelLayout::MONO };
-        let mut frame = frame::Audio::new(Sample::F32(Type::Packed), self.frame_samples, layout);
-        frame.set_rate(self.input_rate);
-        let interleaved: Vec<u8> = if self.stereo {
-            samples.left.iter().zip(&samples.right).flat_map(|(l, r)| [l.to_le_bytes(), r.to_le_bytes()].concat()).collect()
+        let pcm: &[f32] = if self.stereo {
+            self.interleaved.clear();
+            self.interleaved.extend(samples.left.iter().zip(&samples.right).flat_map(|(l, r)| [*l, *r]));
+            &self.interleaved
         } else {
-            samples.left.iter().flat_map(|l| l.to_le_bytes()).collect()
+            &samples.left
         };
-        frame.data_mut(0)[..interleaved.len()].copy_from_slice(&interleaved);
-        frame.set_pts(Some(self.next_pts));
-        self.next_pts += self.frame_samples as i64;
-        self.encoder.send_frame(&frame)?;
-        let mut out = Vec::new();
-        let mut packet = Packet::empty();
-        while self.encoder.receive_packet(&mut packet).is_ok() {
-            out.push(packet.data().unwrap_or_default().to_vec());
+        let mut packet = vec![0u8; MAX_PACKET];
+        // SAFETY: `pcm` holds frame_samples per channel, `packet` MAX_PACKET bytes.
+        let written = unsafe { ffi::opus_encode_float(self.raw, pcm.as_ptr(), self.frame_samples as c_int, packet.as_mut_ptr(), MAX_PACKET as i32) };
+        if written < 0 {
+            return Err(TranscodeError(format!("libopus could not encode: error {written}")));
         }
-        Ok(out)
+        packet.truncate(written as usize);
+        Ok(vec![packet])
+    }
+}
+
+impl Drop for OpusEncoder {
+    fn drop(&mut self) {
+        // SAFETY: created by opus_encoder_create, destroyed once.
+        unsafe { ffi::opus_encoder_destroy(self.raw) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcode::OpusDecoder;
+
+    fn tone(samples: usize, rate: f32) -> Vec<f32> {
+        (0..samples).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / rate).sin() * 0.5).collect()
+    }
+
+    #[test]
+    fn stereo_and_voice_packets_decode_to_the_tone() {
+        for (mut encoder, rate) in [(OpusEncoder::new(64_000, 2).unwrap(), 48_000.0), (OpusEncoder::for_voice(24_000, 8_000, 1).unwrap(), 8_000.0)] {
+            let left = tone(encoder.frame_samples() * 25, rate);
+            let mut decoder = OpusDecoder::new().unwrap();
+            let mut heard = Vec::new();
+            for chunk in left.chunks(encoder.frame_samples()) {
+                let packets = encoder.encode(&Stereo { left: chunk.to_vec(), right: chunk.to_vec() }).unwrap();
+                assert_eq!(packets.len(), 1);
+                heard.extend(decoder.decode(&packets[0]).unwrap().left);
+            }
+            assert_eq!(heard.len(), 25 * OPUS_FRAME_SAMPLES, "20 ms at 48 kHz per packet");
+            let peak = heard[4_800..].iter().fold(0f32, |m, s| m.max(s.abs()));
+            assert!(peak > 0.3, "the tone at {rate} Hz comes through: peak {peak}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_frame_size_is_an_error() {
+        let mut encoder = OpusEncoder::new(32_000, 1).unwrap();
+        assert!(encoder.encode(&Stereo::silence(100)).is_err());
     }
 }

@@ -24,7 +24,7 @@ impl TelephonyDecoder {
         Self::with_output(codec, false)
     }
 
-    /// Decodes to the codec's own rate (8 kHz G.711, 16 kHz G.722): see `sample_rate`.
+    /// Decodes to the codec's own rate (8 kHz G.711, 16 kHz G.722): see `output_rate`.
     pub fn at_codec_rate(codec: CodecName) -> Result<Self, TranscodeError> {
         Self::with_output(codec, true)
     }
@@ -62,7 +62,7 @@ impl TelephonyDecoder {
     }
 
     /// The rate of what `decode` gives.
-    pub fn sample_rate(&self) -> u32 {
+    pub fn output_rate(&self) -> u32 {
         self.out_rate
     }
 

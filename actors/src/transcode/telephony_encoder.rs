@@ -68,6 +68,22 @@ impl TelephonyEncoder {
             let n = output.samples();
             self.pending.extend_from_slice(&output.plane::<i16>(0)[..n]);
         }
+        self.whole_payloads()
+    }
+
+    /// Takes mono audio already at the codec's rate; gives back every whole 20 ms payload it
+    /// completes.
+    pub fn encode_at_codec_rate(&mut self, audio: &[f32]) -> Result<Vec<Vec<u8>>, TranscodeError> {
+        self.pending.extend(audio.iter().map(|s| (s.clamp(-1.0, 1.0) * 32_767.0) as i16));
+        self.whole_payloads()
+    }
+
+    /// The codec's rate.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    fn whole_payloads(&mut self) -> Result<Vec<Vec<u8>>, TranscodeError> {
         let size = self.packet_samples();
         let mut payloads = Vec::new();
         while self.pending.len() >= size {
