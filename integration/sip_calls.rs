@@ -279,3 +279,74 @@ async fn through_kamailio_with_a_separate_authentication_name() {
     let (level, pitch) = level_and_pitch(&report.received, 1.0);
     assert!(level > 0.05 && (pitch - 440.0).abs() < 20.0, "the echo through Kamailio: {level} {pitch}");
 }
+
+/// 20 ms G.722 payloads of a 440 Hz tone, as a wideband phone sends them.
+fn g722_tone(seconds: usize) -> Vec<Vec<u8>> {
+    use ferrophone_actors::media::CodecName;
+    use ferrophone_actors::transcode::{Stereo, TelephonyEncoder};
+    let left: Vec<f32> = (0..48_000 * seconds).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 0.5).collect();
+    let mut encoder = TelephonyEncoder::new(CodecName::G722).unwrap();
+    encoder.encode(&Stereo { right: left.clone(), left }).unwrap()
+}
+
+/// Pitch (Hz) of G.722 payloads, skipping their first second.
+fn g722_pitch(payloads: &[Vec<u8>]) -> f32 {
+    use ferrophone_actors::media::CodecName;
+    use ferrophone_actors::transcode::TelephonyDecoder;
+    let mut decoder = TelephonyDecoder::new(CodecName::G722).unwrap();
+    let samples: Vec<f32> = payloads.iter().filter_map(|p| decoder.decode(p).ok()).flat_map(|pcm| pcm.left).collect();
+    let samples = &samples[48_000.min(samples.len())..];
+    let ups = samples.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+    ups as f32 * 48_000.0 / samples.len().max(1) as f32
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wideband_phone_talks_g722_and_puts_the_browser_on_hold() {
+    let server = Server::start_with(&[QUIET]);
+    let media = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let media_port = media.local_addr().unwrap().port().to_string();
+    let sender = media.try_clone().unwrap();
+    let received = collect_rtp(media);
+    let mut phone = Sipp::start(&scenario("uas_g722_holds.xml"), None, &["-key", "test_media_port", &media_port, "-d", "3000"]);
+    let browser = connect_phone(&server.ws_url(), direct_account("1001", phone.sip_port)).await.unwrap();
+    let mut running = call(browser, "phone", tone()).await.unwrap();
+    running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
+
+    // The phone talks to the RTP port the server's INVITE offered.
+    let invite = phone.messages();
+    let leg_port: u16 = invite.split("m=audio ").nth(1).and_then(|rest| rest.split(' ').next()).and_then(|p| p.parse().ok()).expect("an audio port in the INVITE");
+    let talking = std::thread::spawn(move || {
+        let mut header = ferrophone_actors::rtp::RtpHeader { marker: true, payload_type: 9, sequence_number: 1, timestamp: 0, ssrc: 0x7722 };
+        let start = std::time::Instant::now();
+        for (n, payload) in g722_tone(6).into_iter().enumerate() {
+            // On the clock, as a phone sends: sleeps alone would drift late and leave gaps.
+            std::thread::sleep((start + Duration::from_millis(20 * n as u64)).saturating_duration_since(std::time::Instant::now()));
+            let mut datagram = Vec::new();
+            header.write_packet(&payload, &mut datagram);
+            let _ = sender.send_to(&datagram, ("127.0.0.1", leg_port));
+            header.marker = false;
+            header.sequence_number = header.sequence_number.wrapping_add(1);
+            header.timestamp = header.timestamp.wrapping_add(160);
+        }
+    });
+
+    // The phone's own re-INVITEs: sendonly puts the page on HOLD, sendrecv brings it back.
+    let statuses = running.wait_status("HOLD", 10 * SECOND).await.unwrap();
+    assert_eq!(statuses, ["HOLD"], "{statuses:?}");
+    running.wait_status("ESTABLISHED", 5 * SECOND).await.unwrap();
+    talking.join().unwrap();
+
+    running.send("hangup", json!({}));
+    running.wait_status("FINISH", 5 * SECOND).await.unwrap();
+    let report = running.end(5 * SECOND).await.unwrap();
+    assert_eq!(phone.wait(10 * SECOND), 0, "the phone was offered G.722, its hold was answered recvonly: {}", phone.errors());
+
+    // Seconds 1 to 5 of the call, while the phone talks (silence follows it).
+    let talk = &report.received[..report.received.len().min(250)];
+    let (level, pitch) = level_and_pitch(talk, 1.0);
+    assert!(level > 0.05 && (pitch - 440.0).abs() < 20.0, "the browser hears the phone's G.722 tone: level {level}, {pitch} Hz");
+    let g722: Vec<Vec<u8>> = received.lock().unwrap().iter().filter(|(pt, p)| *pt == 9 && p.len() == 160).map(|(_, p)| p.clone()).collect();
+    assert!(g722.len() > 100, "the phone gets G.722: {} packets", g722.len());
+    let pitch = g722_pitch(&g722);
+    assert!((pitch - 440.0).abs() < 20.0, "and in it the browser's 440 Hz: {pitch} Hz");
+}

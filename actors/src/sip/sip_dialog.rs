@@ -534,7 +534,9 @@ impl SipDialog {
         match build_answer(&offer, &setup) {
             Ok(answer) => {
                 let target = target_of(&answer.audio);
-                let held = !target.receiving;
+                // The phone holds when it no longer takes our audio (its sendonly or inactive
+                // offer, answered recvonly or inactive) or sends to no address (c=0.0.0.0).
+                let held = !target.sending || target.rtp.is_none();
                 if let Some(leg) = &self.leg {
                     leg.command(LegCommand::Retarget(target));
                 }
