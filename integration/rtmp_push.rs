@@ -334,3 +334,37 @@ async fn a_vp8_stream_is_pushed_as_h264() {
     assert!(format_duration(&file) > 3.0);
     publisher.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_with_a_size_is_scaled_and_the_stream_is_not() {
+    let nginx = Nginx::start();
+    let server = Server::start_with(&[QUIET]);
+    let publisher = publisher(&server, "big", None).await;
+    let bad = [json!({"width": 160}), json!({"width": "wide", "height": 90}), json!({"width": 9000, "height": 90})];
+    for size in bad {
+        let mut body = json!({"streamName": "big", "rtmpUrl": nginx.rtmp_url("live")});
+        body.as_object_mut().unwrap().extend(size.as_object().unwrap().clone());
+        let (status, answer) = startup(&server, body);
+        assert_eq!(status, 400, "{answer}");
+    }
+    // A scaled push and one as published, of the same 320x240 H.264 stream.
+    let (status, small) = startup(&server, json!({"streamName": "big", "rtmpUrl": nginx.rtmp_url("live"), "width": "160", "height": 120}));
+    assert_eq!(status, 200, "{small}");
+    assert_eq!((small["width"].clone(), small["height"].clone()), (json!(160), json!(120)));
+    let full_url = format!("{}/big_full", nginx.rtmp_url("live"));
+    let (status, full) = startup(&server, json!({"streamName": "big", "rtmpUrl": full_url, "rtmpTransponderFullUrl": true}));
+    assert_eq!(status, 200, "{full}");
+    for push in [&small, &full] {
+        wait_push(&server, push["mediaSessionId"].as_str().unwrap(), "publishing", |t| t["status"] == "PUBLISHING").await;
+    }
+    let video_of = |url: String| probe_streams(&url).into_iter().find(|s| s["codec_type"] == "video").expect("a video track");
+    let scaled = video_of(format!("{}/rtmp_big", nginx.rtmp_url("live")));
+    assert_eq!((scaled["codec_name"].as_str(), scaled["width"].as_u64(), scaled["height"].as_u64()), (Some("h264"), Some(160), Some(120)));
+    let unscaled = video_of(full_url);
+    assert_eq!((unscaled["width"].as_u64(), unscaled["height"].as_u64()), (Some(320), Some(240)));
+    let id = small["mediaSessionId"].as_str().unwrap().to_owned();
+    assert_eq!(push_call(&server, "terminate", json!({"mediaSessionId": id})), 200);
+    let file = recording(&nginx, "rtmp_big").await;
+    assert_eq!(decode_errors(&file), "", "the scaled recording decodes without errors");
+    publisher.stop().await.unwrap();
+}

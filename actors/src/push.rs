@@ -20,6 +20,8 @@ pub struct PushRequest {
     /// `options` as given (`{"action":"mute"}`, `{"action":"sound_on", ...}`), shown in find.
     pub options: Value,
     pub muted: bool,
+    /// The video scaled to this size (`width`, `height` of the request), else as published.
+    pub size: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +66,9 @@ pub async fn start_push(
         stream_name: target.stream_name.clone(),
         source_stream_name: request.stream_name.clone(),
         rtmp_url: without_credentials(&request.rtmp_url),
-        width: 0,
-        height: 0,
+        // The size asked for until the pushed video's own parameter sets tell it.
+        width: request.size.map_or(0, |(w, _)| w),
+        height: request.size.map_or(0, |(_, h)| h),
         muted: request.muted,
         sound_enabled: false,
         options: request.options,
@@ -80,8 +83,9 @@ pub async fn start_push(
     }
     let transponder = {
         let (summary, registry) = (summary.clone(), registry.clone());
+        let size = request.size;
         RtmpTransponder::start_in_arbiter(&media.worker(), move |_| {
-            RtmpTransponder::new(summary, target, stream, registry, settings, metrics)
+            RtmpTransponder::new(summary, target, stream, size, registry, settings, metrics)
         })
     };
     if request.muted {

@@ -46,6 +46,8 @@ pub struct RtmpTransponder {
     summary: TransponderSummary,
     target: RtmpTarget,
     stream: Addr<Stream>,
+    /// The video size the push asked for; None keeps the stream's.
+    video_size: Option<(u32, u32)>,
     subscription: Option<u64>,
     registry: Addr<Registry>,
     metrics: Metrics,
@@ -70,6 +72,7 @@ impl RtmpTransponder {
         summary: TransponderSummary,
         target: RtmpTarget,
         stream: Addr<Stream>,
+        video_size: Option<(u32, u32)>,
         registry: Addr<Registry>,
         settings: Arc<PushSettings>,
         metrics: Metrics,
@@ -79,6 +82,7 @@ impl RtmpTransponder {
             summary,
             target,
             stream,
+            video_size,
             subscription: None,
             registry,
             metrics,
@@ -376,7 +380,7 @@ impl Actor for RtmpTransponder {
             media_session_id: self.summary.media_session_id.clone(),
             events: ctx.address().recipient(),
             audio: AudioForm::Aac,
-            video: VideoForm::H264,
+            video: VideoForm::H264 { size: self.video_size },
         };
         ctx.wait(self.stream.send(subscribe).into_actor(self).map(|subscription, act, ctx| {
             let Ok(subscription) = subscription else {

@@ -6,7 +6,7 @@
 use crate::media::{CodecName, MediaFrame, MediaKind, StreamTracks, TrackCodec};
 use crate::metrics::{Metrics, StreamLabels};
 use crate::registry::{Registry, StreamStatsUpdate};
-use crate::transcode::{opus_fmtp_allows_stereo, opus_is_stereo, spawn_audio_to_aac, spawn_vp8_to_h264, VideoInput, AAC_SAMPLE_RATE};
+use crate::transcode::{opus_fmtp_allows_stereo, opus_is_stereo, spawn_audio_to_aac, spawn_to_h264, VideoInput, AAC_SAMPLE_RATE};
 use actix::prelude::*;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -51,15 +51,20 @@ pub enum AudioForm {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VideoForm {
     AsPublished,
-    /// H.264, for RTMP: a VP8 stream transcodes once for all such subscribers.
-    H264,
+    /// H.264, for RTMP: a VP8 stream transcodes once for all such subscribers; with a `size`,
+    /// any stream is scaled to it, once per size.
+    H264 { size: Option<(u32, u32)> },
 }
+
+/// Which of the stream's H.264 transcoders: the one at the source's size (VP8 streams), or the
+/// one at a size asked for.
+type H264Size = Option<(u32, u32)>;
 
 struct Subscriber {
     frames: mpsc::Sender<MediaFrame>,
     audio: AudioForm,
-    /// Gets the stream's transcoded H.264 rather than its VP8.
-    transcoded_video: bool,
+    /// Gets the video of one of the stream's H.264 transcoders rather than the publisher's.
+    transcoded_video: Option<H264Size>,
     waiting_keyframe: bool,
     /// It fell behind: what it skips until the next keyframe is lost, and counted.
     behind: bool,
@@ -92,8 +97,8 @@ pub struct Stream {
     aac_bitrate: usize,
     /// The Opus → AAC transcoder while someone takes AAC.
     aac: Option<AacSide>,
-    /// The VP8 → H.264 transcoder while someone takes it.
-    h264: Option<mpsc::Sender<VideoInput>>,
+    /// The H.264 transcoders while someone takes their video.
+    h264: HashMap<H264Size, mpsc::Sender<VideoInput>>,
     h264_bitrate: usize,
     /// Whether the publisher's last Opus packet was stereo: AAC follows it.
     opus_stereo: Option<bool>,
@@ -108,8 +113,8 @@ struct AacSide {
 /// An AAC frame from the stream's transcoder.
 struct TranscodedAudio(MediaFrame);
 
-/// An H.264 frame from the stream's video transcoder.
-struct TranscodedVideo(MediaFrame);
+/// An H.264 frame from one of the stream's video transcoders.
+struct TranscodedVideo(H264Size, MediaFrame);
 
 impl Stream {
     pub fn new(
@@ -134,7 +139,7 @@ impl Stream {
             name,
             aac_bitrate: 96_000,
             aac: None,
-            h264: None,
+            h264: HashMap::new(),
             h264_bitrate: 1_000_000,
             opus_stereo: None,
             aac_channels: 2,
@@ -162,8 +167,8 @@ impl Stream {
         }
         self.last_keyframe_request = Some(now);
         let _ = self.publisher.try_send(RequestKeyframe);
-        // The transcoder's encoder makes its own keyframes: it need not wait for the publisher's.
-        if let Some(h264) = &self.h264 {
+        // The transcoders' encoders make their own keyframes: they need not wait for the publisher's.
+        for h264 in self.h264.values() {
             let _ = h264.try_send(VideoInput::Keyframe);
         }
     }
@@ -214,14 +219,22 @@ impl StreamHandler<MediaFrame> for Stream {
         }
         let transcoder_took = match frame.kind {
             MediaKind::Audio => self.aac.as_ref().map(|aac| aac.input.try_send(frame.clone()).is_ok()),
-            MediaKind::Video => self.h264.as_ref().map(|h264| h264.try_send(VideoInput::Frame(frame.clone())).is_ok()),
+            MediaKind::Video if !self.h264.is_empty() => {
+                // Every transcoder gets the frame, whether or not another one was full.
+                let mut all_took = true;
+                for h264 in self.h264.values() {
+                    all_took &= h264.try_send(VideoInput::Frame(frame.clone())).is_ok();
+                }
+                Some(all_took)
+            }
+            MediaKind::Video => None,
         };
         if transcoder_took == Some(false) {
             self.counters.frames_dropped.inc();
         }
         self.fan_out(&frame, |s| match frame.kind {
             MediaKind::Audio => s.audio == AudioForm::AsPublished,
-            MediaKind::Video => !s.transcoded_video,
+            MediaKind::Video => s.transcoded_video.is_none(),
         });
     }
 
@@ -232,11 +245,11 @@ impl StreamHandler<MediaFrame> for Stream {
 }
 
 impl StreamHandler<TranscodedVideo> for Stream {
-    fn handle(&mut self, TranscodedVideo(frame): TranscodedVideo, _: &mut Context<Self>) {
-        self.fan_out(&frame, |s| s.transcoded_video);
+    fn handle(&mut self, TranscodedVideo(size, frame): TranscodedVideo, _: &mut Context<Self>) {
+        self.fan_out(&frame, |s| s.transcoded_video == Some(size));
     }
 
-    /// The transcoder stopped (no H.264 subscriber is left); the stream goes on.
+    /// A transcoder stopped (none of its subscribers is left); the stream goes on.
     fn finished(&mut self, _: &mut Context<Self>) {}
 }
 
@@ -325,23 +338,24 @@ impl Stream {
         Some((codec, self.aac.as_ref()?.silence.clone()))
     }
 
-    /// The H.264 form of a VP8 stream's video for a new subscriber: the transcoder starts with
-    /// the first one. None when it cannot start.
-    fn h264_track(&mut self, ctx: &mut Context<Self>) -> Option<TrackCodec> {
-        if self.h264.is_none() {
-            match spawn_vp8_to_h264(&self.name, self.h264_bitrate) {
+    /// The H.264 form of the video (a VP8 stream's, or any at a size asked for) for a new
+    /// subscriber: its transcoder starts with the first one. None when it cannot start.
+    fn h264_track(&mut self, size: H264Size, ctx: &mut Context<Self>) -> Option<TrackCodec> {
+        if !self.h264.contains_key(&size) {
+            let source = self.tracks.video.as_ref()?.name;
+            match spawn_to_h264(&self.name, source, size, self.h264_bitrate) {
                 Ok(track) => {
-                    ctx.add_stream(futures_util::stream::unfold(track.output, |mut rx| async move {
-                        rx.recv().await.map(|f| (TranscodedVideo(f), rx))
+                    ctx.add_stream(futures_util::stream::unfold(track.output, move |mut rx| async move {
+                        rx.recv().await.map(|f| (TranscodedVideo(size, f), rx))
                     }));
-                    self.h264 = Some(track.input);
-                    tracing::info!(parent: &self.span, "VP8 to H.264 transcoding started");
+                    self.h264.insert(size, track.input);
+                    tracing::info!(parent: &self.span, from = ?source, ?size, "H.264 transcoding started");
                     // The decoder needs a keyframe to begin with.
                     self.last_keyframe_request = None;
                     self.request_keyframe();
                 }
                 Err(e) => {
-                    tracing::error!(parent: &self.span, error = %e, "cannot start VP8 to H.264 transcoding");
+                    tracing::error!(parent: &self.span, error = %e, "cannot start H.264 transcoding");
                     return None;
                 }
             }
@@ -359,9 +373,11 @@ impl Stream {
             self.aac = None;
             tracing::info!(parent: &self.span, "Opus to AAC transcoding stopped");
         }
-        if self.h264.is_some() && !self.subscribers.values().any(|s| s.transcoded_video) {
-            self.h264 = None;
-            tracing::info!(parent: &self.span, "VP8 to H.264 transcoding stopped");
+        let subscribers = &self.subscribers;
+        let before = self.h264.len();
+        self.h264.retain(|size, _| subscribers.values().any(|s| s.transcoded_video == Some(*size)));
+        if self.h264.len() < before {
+            tracing::info!(parent: &self.span, left = self.h264.len(), "H.264 transcoding stopped");
         }
     }
 }
@@ -395,10 +411,13 @@ impl Handler<Subscribe> for Stream {
             tracks.audio = aac.as_ref().map(|(codec, _)| codec.clone());
             aac_silence = aac.map(|(_, silence)| silence);
         }
-        let transcoded_video =
-            msg.video == VideoForm::H264 && self.tracks.video.as_ref().is_some_and(|v| v.name == CodecName::Vp8);
-        if transcoded_video {
-            tracks.video = self.h264_track(ctx);
+        let transcoded_video = match msg.video {
+            VideoForm::H264 { size: Some(size) } if self.tracks.video.is_some() => Some(Some(size)),
+            VideoForm::H264 { size: None } if self.tracks.video.as_ref().is_some_and(|v| v.name == CodecName::Vp8) => Some(None),
+            _ => None,
+        };
+        if let Some(size) = transcoded_video {
+            tracks.video = self.h264_track(size, ctx);
         }
         let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
         let id = self.next_subscriber;
@@ -416,10 +435,8 @@ impl Handler<Subscribe> for Stream {
             },
         );
         self.counters.viewers.set(self.subscribers.len() as i64);
-        if transcoded_video {
-            if let Some(h264) = &self.h264 {
-                let _ = h264.try_send(VideoInput::Keyframe);
-            }
+        if let Some(h264) = transcoded_video.and_then(|size| self.h264.get(&size)) {
+            let _ = h264.try_send(VideoInput::Keyframe);
         }
         MessageResult(Subscription { id, tracks, frames: rx, aac_silence })
     }

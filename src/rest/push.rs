@@ -53,7 +53,8 @@ pub async fn startup(state: web::Data<AppState>, body: RestBody) -> Result<HttpR
         }
         Some(other) => return Err(RestError::bad_request(format!("Unknown options.action '{other}': mute or sound_on"))),
     };
-    let request = PushRequest { stream_name, rtmp_url, full_url, options, muted };
+    let size = video_size(&body)?;
+    let request = PushRequest { stream_name, rtmp_url, full_url, options, muted, size };
     let (mut summary, transponder) = start_push(state.registry.clone(), state.media.clone(), state.metrics.clone(), request)
         .await
         .map_err(|e| match e {
@@ -70,6 +71,24 @@ pub async fn startup(state: web::Data<AppState>, body: RestBody) -> Result<HttpR
         summary.sound_enabled = true;
     }
     Ok(json_ok(&summary))
+}
+
+/// `width` and `height` of the request: both or neither, each 2 to 4096 (numbers or strings).
+fn video_size(body: &RestBody) -> Result<Option<(u32, u32)>, RestError> {
+    let dimension = |field: &str| -> Result<Option<u32>, RestError> {
+        let Some(text) = body.optional_string(field)? else { return Ok(None) };
+        match text.trim().parse::<u32>() {
+            Ok(n) if (2..=4096).contains(&n) => Ok(Some(n)),
+            // WCS sends 0 for "as published".
+            Ok(0) => Ok(None),
+            _ => Err(RestError::bad_request(format!("{field} must be a number of pixels from 2 to 4096, not '{text}'"))),
+        }
+    };
+    match (dimension("width")?, dimension("height")?) {
+        (Some(width), Some(height)) => Ok(Some((width, height))),
+        (None, None) => Ok(None),
+        _ => Err(RestError::bad_request("width and height go together")),
+    }
 }
 
 /// Transponders matching `streamName` (the RTMP name, with its prefix), `rtmpUrl` and

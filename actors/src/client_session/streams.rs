@@ -180,6 +180,7 @@ impl ClientSession {
                 full_url: None,
                 options: serde_json::json!({}),
                 muted: false,
+                size: None,
             };
             let started = start_push(self.registry.clone(), self.media.clone(), self.metrics.clone(), push);
             let span = self.span.clone();

@@ -16,7 +16,7 @@ mod telephony_decoder;
 mod telephony_encoder;
 mod voice_decoder;
 mod vp8_encoder;
-mod vp8_to_h264;
+mod video_to_h264;
 pub mod wav;
 
 pub use aac_encoder::{AacEncoder, AAC_SAMPLES_PER_FRAME, AAC_SAMPLE_RATE};
@@ -30,7 +30,7 @@ pub use telephony_decoder::TelephonyDecoder;
 pub use telephony_encoder::TelephonyEncoder;
 pub use voice_decoder::VoiceDecoder;
 pub use vp8_encoder::Vp8Encoder;
-pub use vp8_to_h264::{spawn_vp8_to_h264, H264Track, VideoInput};
+pub use video_to_h264::{spawn_to_h264, H264Track, VideoInput};
 
 use std::sync::OnceLock;
 

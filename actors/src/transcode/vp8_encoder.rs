@@ -45,9 +45,9 @@ impl Vp8Encoder {
 
 #[cfg(test)]
 mod tests {
-    use super::super::vp8_to_h264::{spawn_vp8_to_h264, VideoInput};
+    use super::super::video_to_h264::{spawn_to_h264, VideoInput};
     use super::*;
-    use crate::media::{h264, MediaFrame, MediaKind};
+    use crate::media::{h264, CodecName, MediaFrame, MediaKind};
     use std::sync::Arc;
     use std::time::Instant;
 
@@ -55,7 +55,7 @@ mod tests {
     fn vp8_becomes_h264_with_keyframes_on_request() {
         let mut vp8 = Vp8Encoder::new(320, 240, 30, 400_000, 300).unwrap();
         let mut picture = frame::Video::new(Pixel::YUV420P, 320, 240);
-        let track = spawn_vp8_to_h264("test", 300_000).unwrap();
+        let track = spawn_to_h264("test", CodecName::Vp8, None, 300_000).unwrap();
         let (input, mut output) = (track.input, track.output);
         let now = Instant::now();
         for n in 0..60u64 {
