@@ -33,7 +33,7 @@ pub struct CallAudioChannels {
     pub to_phone: mpsc::Receiver<Vec<u8>>,
 }
 
-/// The codec work of a call, without the thread (so it can be tested and measured alone).
+/// The codec work of a call, without the runtime (so it can be tested and measured alone).
 pub struct CallAudio {
     from_browser: VoiceDecoder,
     to_phone: TelephonyEncoder,
@@ -187,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn the_thread_carries_both_ways_and_ends_with_its_input() {
+    fn the_transcoder_task_carries_both_ways_and_ends_with_its_input() {
         let mut channels = spawn_call_audio("test", CodecName::Pcma).unwrap();
         let mut browser = OpusEncoder::new(32_000, 1).unwrap();
         for frame in tone_frames(10) {
