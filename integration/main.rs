@@ -4,6 +4,7 @@
 
 mod common;
 
+mod call_to_stream;
 mod client2_pages;
 mod keepalive_reattach;
 mod media_port_security;

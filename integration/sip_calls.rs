@@ -4,7 +4,7 @@
 
 use crate::common::audio_check::level_and_pitch;
 use crate::common::kamailio::Kamailio;
-use crate::common::sipp::Sipp;
+use crate::common::sipp::{scenario, Sipp};
 use crate::common::Server;
 use ferrophone::load::encoded_media::encode_tone;
 use ferrophone::load::phone::{answer_next_call, call, connect_phone};
@@ -15,10 +15,6 @@ use std::time::Duration;
 
 const SECOND: Duration = Duration::from_secs(1);
 const QUIET: (&str, &str) = ("session.keep_alive.algorithm", "NONE");
-
-fn scenario(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/integration/sip_scenarios/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
 
 /// SIP fields of a browser whose calls go straight to `port` (no registrar).
 fn direct_account(login: &str, port: u16) -> Value {

@@ -4,6 +4,7 @@ use ferrophone_actors::media_context::MediaContext;
 use ferrophone_actors::metrics::Metrics;
 use ferrophone_actors::registry::Registry;
 use ferrophone_actors::session_settings::SessionSettings;
+use ferrophone_actors::sip::rest_calls::RestCalls;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub session_settings: Arc<SessionSettings>,
     pub media: Arc<MediaContext>,
+    /// Calls placed by REST `/call/startup`.
+    pub rest_calls: actix::Addr<RestCalls>,
     pub advertised_ip: IpAddr,
     pub started: Instant,
 }

@@ -7,6 +7,8 @@ use crate::config::Config;
 use crate::http;
 use actix_web::{web, App, HttpServer};
 use ferrophone_actors::media_context::MediaContext;
+use actix::Actor;
+use ferrophone_actors::sip::rest_calls::RestCalls;
 use ferrophone_actors::sip::SipGateway;
 use ferrophone_actors::webrtc::peer_setup::ResendBuffers;
 use ferrophone_actors::media_socket::MediaSocket;
@@ -55,8 +57,10 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
         Some(sip.clone()),
         media_workers,
     ));
+    let rest_calls = RestCalls::new(registry.clone(), media.clone(), metrics.clone()).start();
     let state = AppState {
         registry: registry.clone(),
+        rest_calls,
         metrics,
         session_settings: Arc::new(config.session_settings()),
         media,

@@ -2,7 +2,7 @@
 //! sessions by their authToken), answers REST listings and routes commands to the owner.
 //! It never does a session's work itself.
 
-use crate::client_session::{Adopt, ClientSession, Terminate, TerminateReason, TerminateStream};
+use crate::client_session::{Adopt, ClientSession, Terminate, TerminateReason};
 use crate::rtmp_transponder::{RtmpTransponder, StopTransponder};
 use crate::stream::Stream;
 use crate::panic_guard::guarded;
@@ -103,7 +103,7 @@ struct TransponderEntry {
 
 struct MediaSessionEntry {
     summary: StreamSummary,
-    owner: Addr<ClientSession>,
+    owner: Recipient<TerminateStream>,
 }
 
 /// A published name; `stream` is set once the publisher's stream runs.
@@ -326,7 +326,15 @@ pub enum ClaimError {
 #[rtype(result = "Result<(), ClaimError>")]
 pub struct ClaimMediaSession {
     pub summary: StreamSummary,
-    pub owner: Addr<ClientSession>,
+    /// Who ends the media session when REST terminates it: its session, or its SIP call.
+    pub owner: Recipient<TerminateStream>,
+}
+
+/// REST `/stream/terminate` ends a media session at its owner.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TerminateStream {
+    pub media_session_id: String,
 }
 
 impl Handler<ClaimMediaSession> for Registry {

@@ -11,6 +11,11 @@ pub struct Sipp {
     dir: PathBuf,
 }
 
+/// A scenario of integration/sip_scenarios, as text.
+pub fn scenario(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/integration/sip_scenarios/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
 /// A free UDP port pair (even port and the one above) on loopback.
 pub fn free_udp_pair() -> u16 {
     loop {

@@ -63,6 +63,11 @@ impl RestBody {
         }
     }
 
+    /// The whole body, for parsers shared with the WebSocket messages.
+    pub fn json(&self) -> Value {
+        Value::Object(self.0.clone())
+    }
+
     pub fn optional_bool(&self, field: &str) -> Result<Option<bool>, RestError> {
         match self.0.get(field) {
             v if is_unset(v) => Ok(None),

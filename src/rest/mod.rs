@@ -2,6 +2,7 @@
 //! string-typed values accepted, errors as JSON with a message.
 
 mod body;
+mod call;
 mod connection;
 mod error;
 mod push;
@@ -19,6 +20,11 @@ pub fn scope() -> actix_web::Scope {
     let scope = get_and_post(scope, "/stream/find_all", stream::find_all);
     let scope = get_and_post(scope, "/stream/find", stream::find);
     let scope = get_and_post(scope, "/stream/terminate", stream::terminate);
+    let scope = get_and_post(scope, "/call/startup", call::startup);
+    let scope = get_and_post(scope, "/call/find", call::find);
+    let scope = get_and_post(scope, "/call/find_all", call::find_all);
+    let scope = get_and_post(scope, "/call/terminate", call::terminate);
+    let scope = get_and_post(scope, "/call/send_dtmf", call::send_dtmf);
     let scope = get_and_post(scope, "/push/startup", push::startup);
     let scope = get_and_post(scope, "/push/find", push::find);
     let scope = get_and_post(scope, "/push/find_all", push::find_all);

@@ -9,7 +9,6 @@
 mod calls;
 mod streams;
 
-pub use streams::TerminateStream;
 
 use crate::media_context::MediaContext;
 use crate::metrics::{MessageLabels, Metrics};

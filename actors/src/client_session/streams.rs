@@ -6,7 +6,7 @@ use crate::media::{CodecName, StreamTracks};
 use crate::panic_guard::guarded;
 use crate::push::{start_push, PushRequest};
 use crate::registry::{
-    ClaimError, ClaimMediaSession, FindStream, ReleaseMediaSession, StreamPublished, StreamSummary, UpdateMediaSession,
+    ClaimError, ClaimMediaSession, FindStream, ReleaseMediaSession, StreamPublished, StreamSummary, TerminateStream, UpdateMediaSession,
 };
 use crate::stream::{AudioForm, RelayStreamEvent, VideoForm, Stream, Subscribe, Subscription, PUBLISHER_QUEUE};
 use crate::webrtc::peer_setup::{setup_player, setup_publisher, PeerSetup, SetupParams};
@@ -127,7 +127,7 @@ impl ClientSession {
         };
         let mut event = status_event(&request, true, &setup.tracks());
         event.status = "PENDING";
-        let claim = ClaimMediaSession { summary: self.summary_of(&event), owner: ctx.address() };
+        let claim = ClaimMediaSession { summary: self.summary_of(&event), owner: ctx.address().recipient() };
         ctx.wait(self.registry.send(claim).into_actor(self).map(move |claimed, act, ctx| match claimed {
             Ok(Ok(())) => act.start_publishing(request, setup, event, ctx),
             Ok(Err(ClaimError::NameInUse)) => act.refuse(&request, true, info::NAME_IN_USE, ctx),
@@ -200,7 +200,7 @@ impl ClientSession {
         let Some(offer) = self.check_request(&request, false, ctx) else { return };
         let mut event = status_event(&request, false, &StreamTracks::default());
         event.status = "PENDING";
-        let claim = ClaimMediaSession { summary: self.summary_of(&event), owner: ctx.address() };
+        let claim = ClaimMediaSession { summary: self.summary_of(&event), owner: ctx.address().recipient() };
         let (registry, name, events, id) =
             (self.registry.clone(), request.name.clone(), ctx.address().recipient(), request.media_session_id.clone());
         let found = async move {
@@ -363,13 +363,6 @@ impl Handler<RelayStreamEvent> for ClientSession {
             self.send(event, ctx);
         }
     }
-}
-
-/// REST `/stream/terminate` ends one of this session's streams.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct TerminateStream {
-    pub media_session_id: String,
 }
 
 impl Handler<TerminateStream> for ClientSession {

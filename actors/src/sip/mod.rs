@@ -8,6 +8,7 @@ pub mod call_leg;
 pub mod call_outcome;
 pub mod call_record;
 pub mod gateway;
+pub mod rest_calls;
 pub mod rtp_ports;
 pub mod settings;
 pub mod sip_dialog;

@@ -60,6 +60,9 @@ enum Setup {
     Outgoing(CallRequest),
     /// A phone's INVITE, until the browser answers.
     Incoming { offer: PlainSdp, states: Option<DialogStateReceiver> },
+    /// REST `/call/startup`: no browser; what the phone says goes to `frames`, the publisher
+    /// channel of a stream (or nowhere, when it is dropped at once).
+    ToStream { request: CallRequest, frames: mpsc::Sender<MediaFrame> },
 }
 
 pub struct SipDialog {
@@ -72,6 +75,8 @@ pub struct SipDialog {
     browser: Option<Addr<WebRtcPeer>>,
     /// The browser's frames for the leg and the leg's frames for the browser, until the leg starts.
     browser_channels: Option<(mpsc::Receiver<MediaFrame>, mpsc::Sender<MediaFrame>)>,
+    /// A to-stream call's browser side: it never speaks, and holding it keeps the leg's input open.
+    silent_browser: Option<mpsc::Sender<MediaFrame>>,
     sockets: Option<LegSockets>,
     rtp_port: u16,
     leg: Option<CallLeg>,
@@ -85,6 +90,20 @@ pub struct SipDialog {
 }
 
 impl SipDialog {
+    /// REST calls out (`/call/startup`): the phone's audio, as Opus, goes to `frames`.
+    pub fn to_stream(request: CallRequest, context: CallContext, frames: mpsc::Sender<MediaFrame>) -> Self {
+        let mut dialog = Self::outgoing(request, context);
+        if let Some(Setup::Outgoing(request)) = dialog.setup.take() {
+            dialog.setup = Some(Setup::ToStream { request, frames });
+        }
+        dialog
+    }
+
+    /// The call as the client sees it.
+    pub fn info(&self) -> &CallInfo {
+        &self.info
+    }
+
     /// The browser calls out (`call`, spec §4.2).
     pub fn outgoing(request: CallRequest, context: CallContext) -> Self {
         let info = CallInfo {
@@ -150,6 +169,7 @@ impl SipDialog {
             sip_sdp,
             browser: None,
             browser_channels: None,
+            silent_browser: None,
             sockets: None,
             rtp_port: 0,
             leg: None,
@@ -263,20 +283,36 @@ impl SipDialog {
     }
 
     fn start_outgoing(&mut self, request: CallRequest, ctx: &mut Context<Self>) -> Result<(), String> {
-        let credentials = self.context.credentials.clone();
-        check_sip_user("SIP login", &credentials.login)?;
-        check_sip_user("SIP authentication name", &credentials.authentication_name)?;
-        let domain = if credentials.domain.is_empty() { credentials.outbound_proxy.clone() } else { credentials.domain.clone() };
-        let callee = callee_uri(&request.callee, &domain)?;
+        check_credentials(&self.context.credentials)?;
         // TRYING at once: until a status arrives, the SDK's hangup() sends nothing (spec §4.7).
         self.status(CallStatus::Trying, ctx);
         let setup = setup_call_answer(&self.peer_params(&request.sdp)).map_err(|e| e.info())?;
         self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: setup.answer.clone() });
         self.start_browser(setup, None, ctx);
+        let offered = browser_audio_codecs(&request.sdp);
+        self.invite(request, &offered, ctx)
+    }
+
+    /// A REST call: its leg's browser side is a stream's publisher channel.
+    fn start_to_stream(&mut self, request: CallRequest, frames: mpsc::Sender<MediaFrame>, ctx: &mut Context<Self>) -> Result<(), String> {
+        check_credentials(&self.context.credentials)?;
+        self.status(CallStatus::Trying, ctx);
+        let (silent, nothing) = mpsc::channel(1);
+        self.silent_browser = Some(silent);
+        self.browser_channels = Some((nothing, frames));
+        // The stream is Opus, as a browser's audio would be: the phone codecs it becomes are offered.
+        self.invite(request, &[CodecName::Opus], ctx)
+    }
+
+    /// The INVITE to `request.callee` through the account's proxy, offering the SIP codecs the
+    /// settings allow for a browser that offered `offered`.
+    fn invite(&mut self, request: CallRequest, offered: &[CodecName], ctx: &mut Context<Self>) -> Result<(), String> {
+        let credentials = self.context.credentials.clone();
+        let domain = if credentials.domain.is_empty() { credentials.outbound_proxy.clone() } else { credentials.domain.clone() };
+        let callee = callee_uri(&request.callee, &domain)?;
         self.bind_rtp()?;
         let settings = &self.context.gateway.settings;
-        let offered = browser_audio_codecs(&request.sdp);
-        let codecs = invite_codecs(&settings.codecs, &settings.codecs_exclude_sip, settings.allow_outside_codecs, &offered);
+        let codecs = invite_codecs(&settings.codecs, &settings.codecs_exclude_sip, settings.allow_outside_codecs, offered);
         let mut audio = codecs.audio_media(self.rtp_port, Direction::SendRecv);
         audio.codecs.retain(|c| PHONE_CODECS.contains(&c.codec.name));
         if audio.codecs.is_empty() {
@@ -564,6 +600,11 @@ fn browser_audio_codecs(offer: &str) -> Vec<CodecName> {
         .collect()
 }
 
+fn check_credentials(credentials: &SipCredentials) -> Result<(), String> {
+    check_sip_user("SIP login", &credentials.login)?;
+    check_sip_user("SIP authentication name", &credentials.authentication_name)
+}
+
 fn target_of(audio: &NegotiatedMedia) -> LegTarget {
     LegTarget {
         rtp: audio.rtp_target,
@@ -596,6 +637,7 @@ impl Actor for SipDialog {
         let _entered = self.span.clone().entered();
         let started = match self.setup.take() {
             Some(Setup::Outgoing(request)) => self.start_outgoing(request, ctx),
+            Some(Setup::ToStream { request, frames }) => self.start_to_stream(request, frames, ctx),
             incoming => {
                 self.setup = incoming;
                 self.start_incoming(ctx)

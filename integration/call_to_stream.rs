@@ -1,0 +1,144 @@
+//! SIP as stream (seed 001, rest-api.md §3 and §7): REST `/call/startup` with `toStream` calls a
+//! sipp phone, the phone's audio is a stream that a WebRTC player hears, and `/call/terminate`
+//! hangs up with BYE while the player is told the stream stopped.
+
+use crate::common::audio_check::level_and_pitch;
+use crate::common::kamailio::Kamailio;
+use crate::common::sipp::{scenario, Sipp};
+use crate::common::Server;
+use ferrophone::load::signalling::Signalling;
+use ferrophone::load::stream_client::play;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use str0m::Event;
+
+const SECOND: Duration = Duration::from_secs(1);
+const QUIET: (&str, &str) = ("session.keep_alive.algorithm", "NONE");
+
+/// The seed's `/call/startup` body, string-typed as WCS pages send it.
+fn startup_body(call_id: &str, stream: &str, phone_port: u16) -> Value {
+    json!({"callId": call_id, "callee": "10005", "toStream": stream, "hasAudio": "true", "hasVideo": "false",
+        "sipLogin": "10006", "sipAuthenticationName": "10006", "sipPassword": "secret", "sipDomain": "127.0.0.1",
+        "sipOutboundProxy": "127.0.0.1", "sipPort": phone_port.to_string(), "appKey": "defaultApp", "sipRegisterRequired": "false"})
+}
+
+fn call_rest(server: &Server, method: &str, body: &Value) -> (u16, String) {
+    server.rest("POST", &format!("/rest-api/call/{method}"), Some(&body.to_string()))
+}
+
+/// Polls `/call/find` until the call shows `status`.
+async fn wait_call(server: &Server, call_id: &str, status: &str) -> Value {
+    let deadline = Instant::now() + 10 * SECOND;
+    loop {
+        let (code, text) = call_rest(server, "find", &json!({"callId": call_id}));
+        let found: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if code == 200 && found[0]["status"] == status {
+            return found[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no {status}: {code} {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rest_call_to_a_stream_is_heard_by_a_webrtc_player_until_terminate() {
+    let server = Server::start_with(&[QUIET]);
+    let mut phone = Sipp::start(&scenario("uas_talks.xml"), None, &[]);
+
+    let (code, text) = call_rest(&server, "startup", &startup_body("call-1", "call_stream1", phone.sip_port));
+    assert_eq!((code, text.as_str()), (200, ""), "200 with an empty body");
+    // Refusals: the same callId, the same stream name, a missing field; none touches the call.
+    assert_eq!(call_rest(&server, "startup", &startup_body("call-1", "other", phone.sip_port)).0, 409);
+    assert_eq!(call_rest(&server, "startup", &startup_body("call-2", "call_stream1", phone.sip_port)).0, 409);
+    let mut no_callee = startup_body("call-3", "s3", phone.sip_port);
+    no_callee.as_object_mut().unwrap().remove("callee");
+    let (code, text) = call_rest(&server, "startup", &no_callee);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("callee"), "{text}");
+
+    let call = wait_call(&server, "call-1", "ESTABLISHED").await;
+    assert_eq!(call["streamName"], "call_stream1");
+    assert_eq!(call["callee"], "10005");
+    assert!(call["record"]["answered"].as_u64().is_some(), "{call}");
+    let streams = server.rest_json("POST", "/rest-api/stream/find", Some(r#"{"name":"call_stream1"}"#));
+    assert_eq!(streams[0]["mediaProvider"], "SIP", "{streams}");
+
+    // A WebRTC player hears the phone's tone, transcoded from PCMU to Opus.
+    let mut viewer = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut player = play(&mut viewer, "call_stream1", None).await.unwrap();
+    assert_eq!(player.status["audioCodec"], "opus/48000/2");
+    let mut heard = Vec::new();
+    let until = Instant::now() + 3 * SECOND;
+    while let Some(event) = player.peer.next_event(until).await.unwrap() {
+        if let Event::MediaData(data) = event {
+            heard.push(data.data.to_vec());
+        }
+    }
+    let (level, pitch) = level_and_pitch(&heard, 1.0);
+    assert!(level > 0.05 && (pitch - 440.0).abs() < 20.0, "the player hears the phone: {} packets, level {level}, {pitch} Hz", heard.len());
+
+    assert_eq!(call_rest(&server, "send_dtmf", &json!({"callId": "call-1", "dtmf": "12", "type": "RFC2833"})).0, 200);
+    assert_eq!(call_rest(&server, "terminate", &json!({"callId": "call-1"})).0, 200);
+    let stopped = viewer.expect("notifyStreamStatusEvent", 5 * SECOND).await.unwrap();
+    assert_eq!(stopped.payload()["status"], "STOPPED", "{:?}", stopped.payload());
+    assert_eq!(phone.wait(10 * SECOND), 0, "the phone got its BYE: {}", phone.errors());
+    // The ended call is listed with its final status and record for a moment, then gone.
+    let ended = wait_call(&server, "call-1", "FINISH").await;
+    assert!(ended["record"]["duration"].as_u64().unwrap() >= 3000, "{ended}");
+    assert_eq!(call_rest(&server, "terminate", &json!({"callId": "call-1"})).0, 404, "an ended call cannot be terminated");
+    let deadline = Instant::now() + 10 * SECOND;
+    while call_rest(&server, "find", &json!({"callId": "call-1"})).0 != 404 {
+        assert!(Instant::now() < deadline, "an ended call is gone from find");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(call_rest(&server, "find_all", &json!({})).0, 404);
+    assert_eq!(server.rest_json("GET", "/rest-api/stream/find_all", None), json!([]), "the call's stream is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_callee_and_an_unreachable_proxy_end_with_a_clear_status() {
+    let server = Server::start_with(&[QUIET]);
+    let mut busy = Sipp::start(&scenario("uas_busy.xml"), None, &[]);
+    assert_eq!(call_rest(&server, "startup", &startup_body("busy-1", "busy_stream", busy.sip_port)).0, 200);
+    let ended = wait_call(&server, "busy-1", "FINISH").await;
+    assert_eq!(ended["sipStatus"], 486, "{ended}");
+    assert_eq!(busy.wait(10 * SECOND), 0, "{}", busy.errors());
+
+    // The stream name is free again at once, and a proxy nobody can resolve fails clearly.
+    let mut body = startup_body("nowhere-1", "busy_stream", 5060);
+    body["sipOutboundProxy"] = "no-such-host.invalid".into();
+    assert_eq!(call_rest(&server, "startup", &body).0, 200);
+    let failed = wait_call(&server, "nowhere-1", "FAILED").await;
+    assert!(failed["info"].as_str().unwrap().contains("no-such-host.invalid"), "{failed}");
+    assert!(failed["record"]["endReason"].as_str().is_some(), "{failed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rest_call_through_kamailio_authenticates_with_its_separate_authentication_name() {
+    let server = Server::start_with(&[QUIET]);
+    let kamailio = Kamailio::start(&[("alice", "alicepw"), ("1002", "secret1002")], server.ports.sip);
+    let registrar = format!("127.0.0.1:{}", kamailio.port);
+    let mut phone = Sipp::start(&scenario("uas_talks.xml"), None, &[]);
+    let contact_port = phone.sip_port.to_string();
+    let mut registering = Sipp::start(&scenario("register.xml"), Some(registrar), &["-s", "1002", "-au", "1002", "-ap", "secret1002", "-key", "expires", "600", "-key", "contact_port", &contact_port]);
+    assert_eq!(registering.wait(10 * SECOND), 0, "{}", registering.errors());
+
+    let mut body = startup_body("kam-1", "kam_stream", kamailio.port);
+    body["callee"] = "1002".into();
+    body["sipLogin"] = "1001".into();
+    body["sipAuthenticationName"] = "alice".into();
+    body["sipPassword"] = "alicepw".into();
+    assert_eq!(call_rest(&server, "startup", &body).0, 200);
+    wait_call(&server, "kam-1", "ESTABLISHED").await;
+    assert_eq!(call_rest(&server, "terminate", &json!({"callId": "kam-1"})).0, 200);
+    assert_eq!(phone.wait(10 * SECOND), 0, "{}\n{}", phone.errors(), kamailio.log());
+    let invite = phone.messages();
+    assert!(invite.contains("<sip:1001@"), "the SIP login is the caller: {invite}");
+
+    // A wrong password is refused by the proxy and ends the call as FAILED.
+    body["callId"] = "kam-2".into();
+    body["sipPassword"] = "nope".into();
+    assert_eq!(call_rest(&server, "startup", &body).0, 200);
+    let failed = wait_call(&server, "kam-2", "FAILED").await;
+    assert!(failed["sipStatus"].as_u64().is_some_and(|s| s == 401 || s == 403 || s == 407), "{failed}");
+}
