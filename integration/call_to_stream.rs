@@ -5,7 +5,8 @@
 use crate::common::audio_check::level_and_pitch;
 use crate::common::kamailio::Kamailio;
 use crate::common::sipp::{scenario, Sipp};
-use crate::common::Server;
+use crate::common::media_check::{band_level, decode_errors, probe_streams};
+use crate::common::{Nginx, Server};
 use ferrophone::load::signalling::Signalling;
 use ferrophone::load::stream_client::play;
 use serde_json::{json, Value};
@@ -141,4 +142,36 @@ async fn a_rest_call_through_kamailio_authenticates_with_its_separate_authentica
     assert_eq!(call_rest(&server, "startup", &body).0, 200);
     let failed = wait_call(&server, "kam-2", "FAILED").await;
     assert!(failed["sipStatus"].as_u64().is_some_and(|s| s == 401 || s == 403 || s == 407), "{failed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_stream_pushed_to_nginx_is_aac_carrying_the_phone() {
+    let nginx = Nginx::start();
+    let server = Server::start_with(&[QUIET]);
+    let mut phone = Sipp::start(&scenario("uas_talks.xml"), None, &[]);
+    assert_eq!(call_rest(&server, "startup", &startup_body("push-1", "call_stream1", phone.sip_port)).0, 200);
+    wait_call(&server, "push-1", "ESTABLISHED").await;
+    let push = json!({"streamName": "call_stream1", "rtmpUrl": nginx.rtmp_url("live")});
+    let (code, text) = server.rest("POST", "/rest-api/push/startup", Some(&push.to_string()));
+    assert_eq!(code, 200, "{text}");
+    let live = probe_streams(&format!("{}/rtmp_call_stream1", nginx.rtmp_url("live")));
+    let audio = live.iter().find(|s| s["codec_type"] == "audio").unwrap_or_else(|| panic!("{live:?}"));
+    assert_eq!(audio["codec_name"], "aac");
+    assert_eq!(audio["channels"], 1, "a phone is mono, so is its AAC");
+    tokio::time::sleep(4 * SECOND).await;
+    // Hanging up ends the stream, and with it the push; nginx keeps what it got.
+    assert_eq!(call_rest(&server, "terminate", &json!({"callId": "push-1"})).0, 200);
+    assert_eq!(phone.wait(10 * SECOND), 0, "{}", phone.errors());
+    let deadline = Instant::now() + 10 * SECOND;
+    let file = loop {
+        let done = nginx.hooks().lines().any(|l| l.contains("/on_publish_done") && l.contains("name=rtmp_call_stream1"));
+        if let (true, Some(file)) = (done, nginx.recordings("rtmp_call_stream1").pop()) {
+            break file;
+        }
+        assert!(Instant::now() < deadline, "no finished recording");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(decode_errors(&file), "", "the recording decodes cleanly");
+    let tone = band_level(&file, 1.0, 2.0, 440);
+    assert!(tone > -30.0, "the phone's 440 Hz is in the pushed audio: {tone} dB");
 }
