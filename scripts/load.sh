@@ -6,9 +6,10 @@
 #   scripts/load.sh play --viewers 500 --rate 50 --duration 30 --publish h264
 #   scripts/load.sh push --streams 1 --pushes 200 --duration 30
 #   scripts/load.sh calls --calls 150 --rate 20 --duration 30
+#   scripts/load.sh stream-calls --calls 100 --viewers 1 --duration 30
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || { sed -n '2,9p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,10p' "$0"; exit 2; }
 cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" --bin ferrophone
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
@@ -41,13 +42,22 @@ CONF
   sleep 1
   EXTRA=(--http-url "http://127.0.0.1:$HTTP" --rtmp-url "rtmp://127.0.0.1:$RTMP_PORT/live")
 fi
-if [ "$COMMAND" = calls ]; then
+if [ "$COMMAND" = calls ] || [ "$COMMAND" = stream-calls ]; then
+  # calls: a phone that echoes what it hears; stream-calls: one that talks (a 440 Hz tone).
   PHONE_PORT=15090
   ulimit -n 65536 2>/dev/null || true
-  (cd "$RUN" && exec sipp -sf "$ROOT/integration/sip_scenarios/uas_answer.xml" -i 127.0.0.1 -mi 127.0.0.1 \
-    -p $PHONE_PORT -mp 16000 -rtp_echo -nostdin -trace_err -error_file sipp-errors.log > sipp.out 2>&1) &
+  if [ "$COMMAND" = calls ]; then
+    PHONE=(-sf "$ROOT/integration/sip_scenarios/uas_answer.xml" -rtp_echo)
+    EXTRA=(--phone "127.0.0.1:$PHONE_PORT")
+  else
+    ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=frequency=440:sample_rate=8000:duration=10 \
+      -ac 1 -c:a pcm_mulaw -f mulaw "$RUN/tone440.ul"
+    PHONE=(-sf "$ROOT/integration/sip_scenarios/uas_talks.xml")
+    EXTRA=(--phone "127.0.0.1:$PHONE_PORT" --http-url "http://127.0.0.1:$HTTP")
+  fi
+  (cd "$RUN" && exec sipp "${PHONE[@]}" -i 127.0.0.1 -mi 127.0.0.1 \
+    -p $PHONE_PORT -mp 16000 -nostdin -trace_err -error_file sipp-errors.log > sipp.out 2>&1) &
   PIDS+=($!)
   sleep 1
-  EXTRA=(--phone "127.0.0.1:$PHONE_PORT")
 fi
 "$BIN" load "$COMMAND" --url "ws://127.0.0.1:$WS" --health-url "http://127.0.0.1:$HTTP/health" "${EXTRA[@]}" "$@"

@@ -7,6 +7,7 @@ mod latency;
 pub mod rtp_counter;
 mod server_probe;
 mod sessions;
+mod stream_calls;
 pub mod phone;
 pub mod publisher;
 mod pushes;
@@ -34,6 +35,10 @@ pub enum LoadCommand {
     /// Place many bridged SIP calls at once (str0m browser side, Opus ⇄ G.711 transcoded to a
     /// phone that echoes) and report call-setup latency and the server's CPU and memory per call.
     Calls(calls::CallsArgs),
+    /// Place many SIP-as-stream calls by REST (`/call/startup` with `toStream`) to a phone
+    /// that talks, with WebRTC players of each, and report setup latency and the server's CPU
+    /// and memory per call.
+    StreamCalls(stream_calls::StreamCallsArgs),
 }
 
 #[derive(Args)]
@@ -54,5 +59,6 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
         LoadCommand::Play(args) => runtime.block_on(streams::run_play(args)),
         LoadCommand::Push(args) => runtime.block_on(pushes::run(args)),
         LoadCommand::Calls(args) => runtime.block_on(calls::run(args)),
+        LoadCommand::StreamCalls(args) => runtime.block_on(stream_calls::run(args)),
     }
 }
