@@ -24,21 +24,29 @@ pub struct CallsArgs {
     /// WebSocket URL of the server.
     #[arg(long, default_value = "ws://127.0.0.1:8080")]
     url: String,
-    /// The SIP phone every call goes to, host:port (it must answer and echo RTP).
-    #[arg(long, default_value = "127.0.0.1:5090")]
-    phone: String,
-    /// Concurrent calls.
-    #[arg(long, default_value_t = 50)]
-    calls: usize,
-    /// New calls per second.
-    #[arg(long, default_value_t = 20.0)]
-    rate: f64,
-    /// Seconds to hold every call once all are up.
-    #[arg(long, default_value_t = 30)]
-    duration: u64,
+    #[command(flatten)]
+    load: CallLoad,
     /// The server's /health ("" to skip).
     #[arg(long, default_value = "http://127.0.0.1:8081/health")]
     health_url: String,
+}
+
+/// Which calls a call benchmark places, and how fast; shared with `load stream-calls`.
+#[derive(Args)]
+pub struct CallLoad {
+    /// The SIP phone every call goes to, host:port: it answers at once, and echoes (`calls`)
+    /// or talks (`stream-calls`).
+    #[arg(long, default_value = "127.0.0.1:5090")]
+    pub phone: String,
+    /// Concurrent calls.
+    #[arg(long, default_value_t = 50)]
+    pub calls: usize,
+    /// New calls per second.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Seconds to hold every call once all are up.
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
 }
 
 #[derive(Default)]
@@ -59,33 +67,33 @@ impl Tally {
 }
 
 pub async fn run(args: CallsArgs) -> Result<(), String> {
-    let (host, port) = args.phone.rsplit_once(':').ok_or("--phone is host:port")?;
+    let (host, port) = args.load.phone.rsplit_once(':').ok_or("--phone is host:port")?;
     let tone = Arc::new(tokio::task::spawn_blocking(|| encode_tone(10, 440.0, OpusChannels::Mono)).await.map_err(|e| e.to_string())??);
     let idle = health_or_warn(&args.health_url).await;
     let tally = Arc::new(Tally::default());
     let (hang_up, hang_up_rx) = watch::channel(false);
     let started = Instant::now();
     let mut calls = Vec::new();
-    for i in 0..args.calls {
-        tokio::time::sleep_until((started + Duration::from_secs_f64(i as f64 / args.rate)).into()).await;
+    for i in 0..args.load.calls {
+        tokio::time::sleep_until((started + Duration::from_secs_f64(i as f64 / args.load.rate)).into()).await;
         let login = json!({"sipLogin": format!("load{i}"), "sipPassword": "load", "sipDomain": host, "sipOutboundProxy": host,
             "sipPort": port, "sipRegisterRequired": false});
         calls.push(tokio::spawn(one_call(args.url.clone(), login, tone.clone(), tally.clone(), hang_up_rx.clone())));
         if i % 50 == 49 {
-            progress(&tally, started, args.calls);
+            progress(&tally, started, args.load.calls);
         }
     }
-    while tally.established.load(Ordering::Relaxed) + tally.failed.load(Ordering::Relaxed) < args.calls {
-        if started.elapsed() > Duration::from_secs_f64(args.calls as f64 / args.rate) + 2 * STEP {
+    while tally.established.load(Ordering::Relaxed) + tally.failed.load(Ordering::Relaxed) < args.load.calls {
+        if started.elapsed() > Duration::from_secs_f64(args.load.calls as f64 / args.load.rate) + 2 * STEP {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-        progress(&tally, started, args.calls);
+        progress(&tally, started, args.load.calls);
     }
     // Let every call's media settle before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let held_from = (health_or_warn(&args.health_url).await, Instant::now());
-    tokio::time::sleep(Duration::from_secs(args.duration)).await;
+    tokio::time::sleep(Duration::from_secs(args.load.duration)).await;
     let held = health_or_warn(&args.health_url).await;
     let hold = held_from.1.elapsed().as_secs_f64();
     let _ = hang_up.send(true);
@@ -99,7 +107,7 @@ pub async fn run(args: CallsArgs) -> Result<(), String> {
     }
 
     let established = tally.established.load(Ordering::Relaxed);
-    println!("load calls: {} calls to {} at {}/s, held {} s", args.calls, args.phone, args.rate, args.duration);
+    println!("load calls: {} calls to {} at {}/s, held {} s", args.load.calls, args.load.phone, args.load.rate, args.load.duration);
     println!(
         "  established    {established}, failed {}, lost before hangup {}, hung up cleanly {finished}",
         tally.failed.load(Ordering::Relaxed),
@@ -119,8 +127,8 @@ pub async fn run(args: CallsArgs) -> Result<(), String> {
     if let (Some(a), Some(b)) = (idle.as_ref().and_then(|h| h.rss_bytes), held.as_ref().and_then(|h| h.rss_bytes)) {
         println!("  server RSS     {:.1} MB idle, {:.1} MB holding: {:.0} KB per call", a as f64 / 1e6, b as f64 / 1e6, b.saturating_sub(a) as f64 / established.max(1) as f64 / 1024.0);
     }
-    if finished < args.calls {
-        return Err(format!("{} of {} calls did not last to a clean hangup", args.calls - finished, args.calls));
+    if finished < args.load.calls {
+        return Err(format!("{} of {} calls did not last to a clean hangup", args.load.calls - finished, args.load.calls));
     }
     Ok(())
 }

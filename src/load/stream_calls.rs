@@ -3,6 +3,7 @@
 //! `--viewers` WebRTC players of its stream. Reports call-setup latency, what the players got,
 //! and the server's CPU and memory per call.
 
+use super::calls::CallLoad;
 use super::latency::Latencies;
 use super::server_probe::{cores_between, health_or_warn, http};
 use super::signalling::Signalling;
@@ -27,36 +28,26 @@ pub struct StreamCallsArgs {
     /// Its HTTP base, for REST and /health.
     #[arg(long, default_value = "http://127.0.0.1:8081")]
     http_url: String,
-    /// The SIP phone every call goes to, host:port (it must answer and send audio).
-    #[arg(long, default_value = "127.0.0.1:5090")]
-    phone: String,
-    /// Concurrent calls.
-    #[arg(long, default_value_t = 50)]
-    calls: usize,
-    /// New calls per second.
-    #[arg(long, default_value_t = 20.0)]
-    rate: f64,
+    #[command(flatten)]
+    load: CallLoad,
     /// WebRTC players of each call's stream.
     #[arg(long, default_value_t = 1)]
     viewers: usize,
-    /// Seconds to hold every call once all are up.
-    #[arg(long, default_value_t = 30)]
-    duration: u64,
     /// The server's /health ("" to skip).
     #[arg(long, default_value = "http://127.0.0.1:8081/health")]
     health_url: String,
 }
 
 pub async fn run(args: StreamCallsArgs) -> Result<(), String> {
-    let (host, port) = args.phone.rsplit_once(':').ok_or("--phone is host:port")?;
+    let (host, port) = args.load.phone.rsplit_once(':').ok_or("--phone is host:port")?;
     let idle = health_or_warn(&args.health_url).await;
     let started = Instant::now();
     let placed_at = Arc::new(Mutex::new(HashMap::new()));
     let up = Arc::new(Mutex::new(HashMap::new()));
     // Sees calls come up while more are placed.
     let poller = {
-        let (http_url, placed_at, up, total) = (args.http_url.clone(), placed_at.clone(), up.clone(), args.calls);
-        let deadline = started + Duration::from_secs_f64(args.calls as f64 / args.rate) + Duration::from_secs(15);
+        let (http_url, placed_at, up, total) = (args.http_url.clone(), placed_at.clone(), up.clone(), args.load.calls);
+        let deadline = started + Duration::from_secs_f64(args.load.calls as f64 / args.load.rate) + Duration::from_secs(15);
         tokio::spawn(async move {
             while up.lock().unwrap().len() < total && Instant::now() < deadline {
                 note_established(&http_url, &placed_at, &up).await;
@@ -65,8 +56,8 @@ pub async fn run(args: StreamCallsArgs) -> Result<(), String> {
         })
     };
     let mut refused = 0;
-    for i in 0..args.calls {
-        tokio::time::sleep_until((started + Duration::from_secs_f64(i as f64 / args.rate)).into()).await;
+    for i in 0..args.load.calls {
+        tokio::time::sleep_until((started + Duration::from_secs_f64(i as f64 / args.load.rate)).into()).await;
         let call_id = format!("load-call-{i}");
         let body = json!({"callId": call_id, "callee": "talker", "toStream": format!("load_call_{i}"), "hasAudio": "true",
             "hasVideo": "false", "sipLogin": "load", "sipPassword": "load", "sipDomain": host, "sipOutboundProxy": host,
@@ -87,19 +78,19 @@ pub async fn run(args: StreamCallsArgs) -> Result<(), String> {
         up.values().for_each(|took| setups.record(*took));
         up.len()
     };
-    eprintln!("[{:>4.0} s] calls established {calls}/{}", started.elapsed().as_secs_f64(), args.calls);
+    eprintln!("[{:>4.0} s] calls established {calls}/{}", started.elapsed().as_secs_f64(), args.load.calls);
 
     let (stop, stop_rx) = watch::channel(false);
     let packets = Arc::new(AtomicU64::new(0));
     let mut players = Vec::new();
-    for i in 0..args.calls {
+    for i in 0..args.load.calls {
         for _ in 0..args.viewers {
             players.push(tokio::spawn(watch_stream(args.url.clone(), format!("load_call_{i}"), packets.clone(), stop_rx.clone())));
         }
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let held_from = (health_or_warn(&args.health_url).await, Instant::now(), packets.load(Ordering::Relaxed));
-    tokio::time::sleep(Duration::from_secs(args.duration)).await;
+    tokio::time::sleep(Duration::from_secs(args.load.duration)).await;
     let held = health_or_warn(&args.health_url).await;
     let hold = held_from.1.elapsed().as_secs_f64();
     let got = packets.load(Ordering::Relaxed) - held_from.2;
@@ -118,7 +109,7 @@ pub async fn run(args: StreamCallsArgs) -> Result<(), String> {
         }
     }
 
-    println!("load stream-calls: {} calls to {} at {}/s, {} viewer(s) each, held {} s", args.calls, args.phone, args.rate, args.viewers, args.duration);
+    println!("load stream-calls: {} calls to {} at {}/s, {} viewer(s) each, held {} s", args.load.calls, args.load.phone, args.load.rate, args.viewers, args.load.duration);
     println!("  established    {calls} (refused {refused}), still up and terminated {ended}");
     println!("  setup          {} (`/call/startup` → ESTABLISHED in /call/find, seen every {} ms)", setups.summary(), POLL.as_millis());
     if args.viewers > 0 {
@@ -132,8 +123,8 @@ pub async fn run(args: StreamCallsArgs) -> Result<(), String> {
     if let (Some(a), Some(b)) = (idle.as_ref().and_then(|h| h.rss_bytes), held.as_ref().and_then(|h| h.rss_bytes)) {
         println!("  server RSS     {:.1} MB idle, {:.1} MB holding: {:.0} KB per call", a as f64 / 1e6, b as f64 / 1e6, b.saturating_sub(a) as f64 / calls.max(1) as f64 / 1024.0);
     }
-    if calls < args.calls || ended < calls {
-        return Err(format!("{} calls did not come up, {} of those up did not last", args.calls - calls, calls - ended.min(calls)));
+    if calls < args.load.calls || ended < calls {
+        return Err(format!("{} calls did not come up, {} of those up did not last", args.load.calls - calls, calls - ended.min(calls)));
     }
     Ok(())
 }
