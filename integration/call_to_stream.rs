@@ -129,19 +129,27 @@ async fn a_rest_call_through_kamailio_authenticates_with_its_separate_authentica
     body["sipLogin"] = "1001".into();
     body["sipAuthenticationName"] = "alice".into();
     body["sipPassword"] = "alicepw".into();
+    body["sipRegisterRequired"] = "true".into();
     assert_eq!(call_rest(&server, "startup", &body).0, 200);
     wait_call(&server, "kam-1", "ESTABLISHED").await;
+    assert!(kamailio.log().contains("REQ REGISTER") && kamailio.log().contains("au=alice"), "it registered first, as alice: {}", kamailio.log());
     assert_eq!(call_rest(&server, "terminate", &json!({"callId": "kam-1"})).0, 200);
     assert_eq!(phone.wait(10 * SECOND), 0, "{}\n{}", phone.errors(), kamailio.log());
     let invite = phone.messages();
     assert!(invite.contains("<sip:1001@"), "the SIP login is the caller: {invite}");
 
-    // A wrong password is refused by the proxy and ends the call as FAILED.
+    // A wrong password: refused at the INVITE, or at the REGISTER when one is asked for.
     body["callId"] = "kam-2".into();
     body["sipPassword"] = "nope".into();
+    body["sipRegisterRequired"] = "false".into();
     assert_eq!(call_rest(&server, "startup", &body).0, 200);
     let failed = wait_call(&server, "kam-2", "FAILED").await;
     assert!(failed["sipStatus"].as_u64().is_some_and(|s| s == 401 || s == 403 || s == 407), "{failed}");
+    body["callId"] = "kam-3".into();
+    body["sipRegisterRequired"] = "true".into();
+    assert_eq!(call_rest(&server, "startup", &body).0, 200);
+    let failed = wait_call(&server, "kam-3", "FAILED").await;
+    assert!(failed["info"].as_str().unwrap().starts_with("Registration failed"), "{failed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

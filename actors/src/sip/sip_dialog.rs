@@ -6,6 +6,7 @@
 use super::address::{callee_uri, check_sip_user};
 use super::call_leg::{CallLeg, LegCodec, LegCommand, LegEvent, LegSockets, LegTarget};
 use super::call_outcome::{digit_of_dtmf_relay, dtmf_relay_body, status_of_final_response, transfer_status_of_sipfrag};
+use super::account::{AccountEvent, CloseAccount, SipAccount};
 use super::call_record::CallRecord;
 use super::gateway::{IncomingInvite, SipGateway};
 use crate::media::{CodecName, MediaFrame};
@@ -77,6 +78,9 @@ pub struct SipDialog {
     browser_channels: Option<(mpsc::Receiver<MediaFrame>, mpsc::Sender<MediaFrame>)>,
     /// A to-stream call's browser side: it never speaks, and holding it keeps the leg's input open.
     silent_browser: Option<mpsc::Sender<MediaFrame>>,
+    /// A REST call with `sipRegisterRequired`: its account, and its INVITE until registered.
+    account: Option<Addr<SipAccount>>,
+    invite_after_registration: Option<CallRequest>,
     sockets: Option<LegSockets>,
     rtp_port: u16,
     leg: Option<CallLeg>,
@@ -170,6 +174,8 @@ impl SipDialog {
             browser: None,
             browser_channels: None,
             silent_browser: None,
+            account: None,
+            invite_after_registration: None,
             sockets: None,
             rtp_port: 0,
             leg: None,
@@ -300,8 +306,22 @@ impl SipDialog {
         let (silent, nothing) = mpsc::channel(1);
         self.silent_browser = Some(silent);
         self.browser_channels = Some((nothing, frames));
-        // The stream is Opus, as a browser's audio would be: the phone codecs it becomes are offered.
+        if self.context.credentials.register_required {
+            // REGISTER first (seed 001); the INVITE follows `Registered`.
+            let account = SipAccount::new(self.context.credentials.clone(), self.context.gateway.clone(), ctx.address().recipient(), ctx.address().recipient());
+            self.account = Some(account.start());
+            self.invite_after_registration = Some(request);
+            return Ok(());
+        }
         self.invite(request, &[CodecName::Opus], ctx)
+    }
+
+    /// The INVITE of a REST call, as a browser's would be: its stream is Opus, so the phone
+    /// codecs Opus becomes are offered.
+    fn invite_for_stream(&mut self, request: CallRequest, ctx: &mut Context<Self>) {
+        if let Err(e) = self.invite(request, &[CodecName::Opus], ctx) {
+            self.fail(e, ctx);
+        }
     }
 
     /// The INVITE to `request.callee` through the account's proxy, offering the SIP codecs the
@@ -650,6 +670,9 @@ impl Actor for SipDialog {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.leg = None;
+        if let Some(account) = self.account.take() {
+            account.do_send(CloseAccount);
+        }
         if self.rtp_port != 0 {
             self.context.gateway.rtp_ports.release(self.rtp_port);
         }
@@ -729,6 +752,28 @@ impl StreamHandler<DialogState> for SipDialog {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CallControl(pub CallCommand);
+
+/// A REST call's registration: the INVITE goes once registered; a failure ends the call.
+impl Handler<AccountEvent> for SipDialog {
+    type Result = ();
+    fn handle(&mut self, event: AccountEvent, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
+        match (event, self.invite_after_registration.take()) {
+            (AccountEvent::Registered { .. }, Some(request)) => self.invite_for_stream(request, ctx),
+            (AccountEvent::RegistrationFailed { info }, Some(_)) => self.fail(format!("Registration failed: {info}"), ctx),
+            // Later refreshes: the call goes on whatever they say.
+            _ => {}
+        }
+    }
+}
+
+/// A REST call's account takes no calls: an INVITE to its login is declined.
+impl Handler<IncomingInvite> for SipDialog {
+    type Result = ();
+    fn handle(&mut self, invite: IncomingInvite, _: &mut Context<Self>) {
+        let _ = invite.dialog.reject(Some(StatusCode::BusyHere), None);
+    }
+}
 
 impl Handler<CallControl> for SipDialog {
     type Result = ();
