@@ -9,6 +9,7 @@ mod client2_pages;
 mod keepalive_reattach;
 mod media_port_security;
 mod panic_isolation;
+mod recording;
 mod rest_api;
 mod rtmp_push;
 mod shutdown;

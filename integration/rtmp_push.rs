@@ -25,7 +25,7 @@ fn clip(codec: VideoCodec) -> Arc<EncodedClip> {
 }
 
 async fn publisher_of(server: &Server, name: &str, codec: VideoCodec, rtmp_url: Option<String>) -> RunningPublisher {
-    let spec = PublisherSpec { url: server.ws_url(), stream: name.into(), media: PublisherMedia::Clip(clip(codec)), rtmp_url };
+    let spec = PublisherSpec { url: server.ws_url(), stream: name.into(), media: PublisherMedia::Clip(clip(codec)), rtmp_url, record: false };
     start_publisher(spec).await.unwrap()
 }
 

@@ -46,6 +46,7 @@ pub struct MediaConfig {
     pub workers: usize,
     pub video_resend_packets: usize,
     pub audio_resend_packets: usize,
+    pub record_dir: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -64,6 +65,7 @@ pub struct SipConfig {
     pub rtp_activity_timeout: u64,
     /// Milliseconds.
     pub ring_timeout: u64,
+    pub record_stream: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -208,6 +210,7 @@ impl Config {
             allow_outside_codecs: s.allow_outside_codecs,
             rtp_activity_timeout: s.rtp_activity_detecting.then(|| Duration::from_millis(s.rtp_activity_timeout.max(1000))),
             ring_timeout: Duration::from_millis(s.ring_timeout),
+            record_stream: s.record_stream,
         }
     }
 

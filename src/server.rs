@@ -8,7 +8,8 @@ use crate::http;
 use actix_web::{web, App, HttpServer};
 use ferrophone_actors::media_context::MediaContext;
 use actix::Actor;
-use ferrophone_actors::sip::rest_calls::RestCalls;
+use ferrophone_actors::recorder::wait_for_recordings;
+use ferrophone_actors::sip::rest_calls::{HangUpAll, RestCalls};
 use ferrophone_actors::sip::SipGateway;
 use ferrophone_actors::webrtc::peer_setup::ResendBuffers;
 use ferrophone_actors::media_socket::MediaSocket;
@@ -55,12 +56,13 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
         ResendBuffers { video: config.media.video_resend_packets, audio: config.media.audio_resend_packets },
         config.push_settings(),
         Some(sip.clone()),
+        PathBuf::from(&config.media.record_dir),
         media_workers,
     ));
     let rest_calls = RestCalls::new(registry.clone(), media.clone(), metrics.clone()).start();
     let state = AppState {
         registry: registry.clone(),
-        rest_calls,
+        rest_calls: rest_calls.clone(),
         metrics,
         session_settings: Arc::new(config.session_settings()),
         media,
@@ -122,6 +124,8 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
         tracing::info!("shutting down: telling sessions, then closing listeners");
         let pushes = registry.send(ShutdownTransponders).await.unwrap_or(0);
         let told = registry.send(ShutdownSessions).await.unwrap_or(0);
+        let calls = rest_calls.send(HangUpAll).await.unwrap_or(0);
+        tracing::info!(calls, "REST calls hung up");
         tracing::info!(pushes, "RTMP pushes told to end");
         tracing::info!(sessions = told, "sessions told to close");
         // Let the close frames leave before the listeners stop.
@@ -130,6 +134,8 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
     });
     let (ws_result, http_result) = tokio::join!(ws_running, http_running);
     ws_result.and(http_result).map_err(|e| format!("server error: {e}"))?;
+    // The streams have ended: their recordings finish their files.
+    let _ = tokio::task::spawn_blocking(|| wait_for_recordings(Duration::from_secs(5))).await;
     media_socket.shutdown();
     sip.shutdown();
     tracing::info!("stopped");

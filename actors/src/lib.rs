@@ -8,6 +8,7 @@ pub mod media_socket;
 pub mod metrics;
 pub mod panic_guard;
 pub mod push;
+pub mod recorder;
 pub mod registry;
 pub mod rtmp;
 pub mod rtp;

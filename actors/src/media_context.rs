@@ -39,6 +39,8 @@ pub struct MediaContext {
     pub push: Arc<PushSettings>,
     /// None when SIP could not start (the session then refuses SIP fields and calls).
     pub sip: Option<Arc<SipGateway>>,
+    /// Where recordings are written.
+    pub record_dir: PathBuf,
     workers: Vec<ArbiterHandle>,
     next_worker: AtomicUsize,
 }
@@ -51,6 +53,7 @@ impl MediaContext {
         resend_buffers: ResendBuffers,
         push: PushSettings,
         sip: Option<Arc<SipGateway>>,
+        record_dir: PathBuf,
         threads: usize,
     ) -> Self {
         let workers = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
@@ -61,6 +64,7 @@ impl MediaContext {
             resend_buffers,
             push: Arc::new(push),
             sip,
+            record_dir,
             workers,
             next_worker: AtomicUsize::new(0),
         }

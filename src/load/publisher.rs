@@ -26,6 +26,8 @@ pub struct PublisherSpec {
     pub media: PublisherMedia,
     /// `rtmpUrl` of the publish (WebRTC as RTMP).
     pub rtmp_url: Option<String>,
+    /// `record: true` on the publish.
+    pub record: bool,
 }
 
 /// A publisher that reached PUBLISHING and sends media until stopped.
@@ -75,7 +77,8 @@ pub async fn start_publisher(spec: PublisherSpec) -> Result<RunningPublisher, St
         PublisherMedia::Clip(clip) => (clip.codec, clip.fps, clip.audio_channels),
     };
     let mut signalling = Signalling::connect(&spec.url, json!({})).await?;
-    let extra = spec.rtmp_url.as_ref().map_or(json!({}), |url| json!({"rtmpUrl": url}));
+    let mut extra = spec.rtmp_url.as_ref().map_or(json!({}), |url| json!({"rtmpUrl": url}));
+    extra["record"] = spec.record.into();
     let mut session = publish_with(&mut signalling, &spec.stream, Some(channels), Some(codec), extra).await.map_err(|e| e.info())?;
     let (audio_mid, video_mid) = (session.peer.audio.ok_or("no audio track")?, session.peer.video.ok_or("no video track")?);
     let (mut video, clip_audio) = match spec.media {

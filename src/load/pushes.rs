@@ -41,7 +41,7 @@ pub async fn run(args: PushArgs) -> Result<(), String> {
     let clip = Arc::new(tokio::task::spawn_blocking(|| encode_clip(10, 640, 360, 30, 440.0, VideoCodec::H264, OpusChannels::Mono)).await.map_err(|e| e.to_string())??);
     let mut publishers = Vec::new();
     for s in 0..args.streams {
-        let spec = PublisherSpec { url: args.url.clone(), stream: format!("push{s}"), media: PublisherMedia::Clip(clip.clone()), rtmp_url: None };
+        let spec = PublisherSpec { url: args.url.clone(), stream: format!("push{s}"), media: PublisherMedia::Clip(clip.clone()), rtmp_url: None, record: false };
         publishers.push(start_publisher(spec).await?);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;

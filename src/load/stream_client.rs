@@ -95,7 +95,9 @@ async fn start(
     let id = new_media_session_id();
     request["mediaSessionId"] = id.clone().into();
     request["status"] = "PENDING".into();
-    request["record"] = false.into();
+    if request.get("record").is_none() {
+        request["record"] = false.into();
+    }
     request["mediaProvider"] = "WebRTC".into();
     signalling.send(message, request).await?;
     let mut answer = String::new();

@@ -87,7 +87,7 @@ impl PublishArgs {
         } else {
             PublisherMedia::Synthetic { codec: self.codec, bitrate: self.bitrate, fps: self.fps }
         };
-        Ok(PublisherSpec { url: self.url.clone(), stream: self.stream.clone(), media, rtmp_url: self.rtmp_url.clone() })
+        Ok(PublisherSpec { url: self.url.clone(), stream: self.stream.clone(), media, rtmp_url: self.rtmp_url.clone(), record: false })
     }
 }
 
@@ -193,7 +193,7 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
     let publisher = match args.publish {
         Some(codec) => {
             let media = PublisherMedia::Synthetic { codec, bitrate: args.bitrate, fps: 30 };
-            let spec = PublisherSpec { url: args.url.clone(), stream: args.stream.clone(), media, rtmp_url: None };
+            let spec = PublisherSpec { url: args.url.clone(), stream: args.stream.clone(), media, rtmp_url: None, record: false };
             Some(start_publisher(spec).await?)
         }
         None => None,

@@ -9,6 +9,8 @@
 mod calls;
 mod streams;
 
+pub(crate) use streams::record;
+
 
 use crate::media_context::MediaContext;
 use crate::metrics::{MessageLabels, Metrics};

@@ -8,6 +8,7 @@ use crate::push::{start_push, PushRequest};
 use crate::registry::{
     ClaimError, ClaimMediaSession, FindStream, ReleaseMediaSession, StreamPublished, StreamSummary, TerminateStream, UpdateMediaSession,
 };
+use crate::recorder::{recording_path, Recorder};
 use crate::stream::{AudioForm, RelayStreamEvent, VideoForm, Stream, Subscribe, Subscription, PUBLISHER_QUEUE};
 use crate::webrtc::peer_setup::{setup_player, setup_publisher, PeerSetup, SetupParams};
 use crate::webrtc_peer::{PeerEnd, PeerEvent, PeerEventKind, Role, StopPeer, WebRtcPeer};
@@ -164,6 +165,9 @@ impl ClientSession {
         self.send(ServerEvent::StreamStatus(Box::new(event.clone())), ctx);
         self.registry.do_send(UpdateMediaSession { summary: self.summary_of(&event) });
         tracing::info!(media_session_id = %id, name = %request.name, "publishing");
+        if request.record {
+            record(&self.media.record_dir, &request.name, stream.clone());
+        }
         self.streams.insert(id, OwnedStream { peer, stream: Some(stream), event });
         self.start_pushes(&request, ctx);
     }
@@ -362,6 +366,20 @@ impl Handler<RelayStreamEvent> for ClientSession {
             };
             self.send(event, ctx);
         }
+    }
+}
+
+/// Records `stream` (until it ends) into `dir`; a name that cannot be a file is not recorded.
+pub(crate) fn record(dir: &std::path::Path, name: &str, stream: Addr<Stream>) {
+    match recording_path(dir, name) {
+        Ok(path) => {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "nothing recorded: no record directory");
+                return;
+            }
+            Recorder::new(stream, path).start();
+        }
+        Err(e) => tracing::warn!("nothing recorded: {e}"),
     }
 }
 

@@ -7,6 +7,7 @@
 
 use super::call_record::CallRecord;
 use super::sip_dialog::{CallContext, CallControl, CallNews, SipDialog};
+use crate::client_session::record;
 use crate::media::{CodecName, MediaFrame, StreamTracks, TrackCodec};
 use crate::media_context::MediaContext;
 use crate::metrics::Metrics;
@@ -96,6 +97,9 @@ impl RestCalls {
         let frames = match &stream {
             Some((name, id)) => {
                 let (addr, frames) = self.start_stream(name, id, ctx.address().recipient());
+                if gateway.settings.record_stream {
+                    record(&self.media.record_dir, name, addr.clone());
+                }
                 self.registry.do_send(StreamPublished { media_session_id: id.clone(), name: name.clone(), stream: addr });
                 frames
             }
@@ -207,6 +211,22 @@ impl Handler<TerminateStream> for RestCalls {
         if let Some(call) = owner {
             call.dialog.do_send(CallControl(CallCommand::Hangup));
         }
+    }
+}
+
+/// Shutdown: every running call is hung up (its stream, and any recording of it, end).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct HangUpAll;
+
+impl Handler<HangUpAll> for RestCalls {
+    type Result = usize;
+    fn handle(&mut self, _: HangUpAll, _: &mut Context<Self>) -> usize {
+        let running: Vec<_> = self.calls.values().filter(|c| !c.ended).collect();
+        for call in &running {
+            call.dialog.do_send(CallControl(CallCommand::Hangup));
+        }
+        running.len()
     }
 }
 

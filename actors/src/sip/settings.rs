@@ -16,6 +16,8 @@ pub struct SipSettings {
     pub rtp_ports: RangeInclusive<u16>,
     /// Expires asked for in REGISTER; re-registration comes before it runs out.
     pub register_expires: u32,
+    /// WCS `sip_record_stream`: REST calls' streams are recorded.
+    pub record_stream: bool,
     /// WCS `codecs`, `codecs_exclude_sip`, `allow_outside_codecs`.
     pub codecs: String,
     pub codecs_exclude_sip: String,
