@@ -7,6 +7,8 @@ use crate::common::sipp::{scenario, Sipp};
 use crate::common::Server;
 use ferrophone::load::encoded_media::encode_clip;
 use ferrophone::load::publisher::{start_publisher, PublisherMedia, PublisherSpec};
+use ferrophone::load::signalling::Signalling;
+use ferrophone::load::stream_client::publish_with;
 use ferrophone::load::synthetic_media::VideoCodec;
 use ferrophone::load::webrtc_client::OpusChannels;
 use serde_json::json;
@@ -66,6 +68,21 @@ async fn a_webrtc_publish_with_record_becomes_an_mp4_in_step() {
     assert!((duration - published_for).abs() <= published_for * 0.15, "recorded {duration} s of {published_for} s");
     let ((video_start, video_end), (audio_start, audio_end)) = packet_spans(&file);
     assert!((video_end - audio_end).abs() < 0.3 && (video_start - audio_start).abs() < 0.5, "A/V in step: video {video_start}..{video_end}, audio {audio_start}..{audio_end}");
+
+    // The WebSDK's recording page downloads it from /client/records/<recordName>.
+    let name = file.file_name().unwrap().to_str().unwrap();
+    let mut downloaded = Vec::new();
+    let response = ureq::get(&server.http_url(&format!("/client/records/{name}"))).call().unwrap();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut downloaded).unwrap();
+    assert_eq!(downloaded, std::fs::read(&file).unwrap());
+    let outside = ureq::get(&server.http_url("/client/records/..%2F..%2Fetc%2Fpasswd")).call();
+    assert!(matches!(outside, Err(ureq::Error::Status(400..=404, _))), "nothing outside the record directory: {outside:?}");
+
+    // Its publish status names the file, as the SDK's getRecordInfo() reads it.
+    let mut session = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let published = publish_with(&mut session, "named", Some(OpusChannels::Mono), None, json!({"record": true})).await.unwrap();
+    assert_eq!(published.status["record"], true);
+    assert!(published.status["recordName"].as_str().unwrap().starts_with("named-"), "{}", published.status);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

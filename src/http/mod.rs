@@ -23,6 +23,8 @@ pub fn app(
         InitError = (),
     >,
 > {
+    // Where the WebSDK's recording page downloads a recording (`recordName` of its stream).
+    let records = actix_files::Files::new("/client/records", &state.media.record_dir);
     App::new()
         .app_data(web::Data::new(state))
         .wrap(from_fn(cors::cors))
@@ -30,5 +32,6 @@ pub fn app(
         .route("/health", web::get().to(health::health))
         .route("/metrics", web::get().to(prometheus::metrics))
         .route("/", web::get().to(client2::index))
+        .service(records)
         .service(client2::service(client2_dir))
 }

@@ -43,6 +43,7 @@ fn status_event(request: &StreamRequest, published: bool, tracks: &StreamTracks)
         audio_codec: tracks.audio.as_ref().map(|c| c.describe()),
         video_codec: tracks.video.as_ref().map(|c| c.describe()),
         record: false,
+        record_name: None,
         width: 0,
         height: 0,
         bitrate: 0,
@@ -160,14 +161,16 @@ impl ClientSession {
             })
         };
         self.registry.do_send(StreamPublished { media_session_id: id.clone(), name: request.name.clone(), stream: stream.clone() });
+        if request.record {
+            let file = record(&self.media.record_dir, &request.name, stream.clone());
+            event.record = file.is_some();
+            event.record_name = file.and_then(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()));
+        }
         self.send(ServerEvent::SetRemoteSdp { id: id.clone(), sdp: answer }, ctx);
         event.status = status::PUBLISHING;
         self.send(ServerEvent::StreamStatus(Box::new(event.clone())), ctx);
         self.registry.do_send(UpdateMediaSession { summary: self.summary_of(&event) });
         tracing::info!(media_session_id = %id, name = %request.name, "publishing");
-        if request.record {
-            record(&self.media.record_dir, &request.name, stream.clone());
-        }
         self.streams.insert(id, OwnedStream { peer, stream: Some(stream), event });
         self.start_pushes(&request, ctx);
     }
@@ -369,18 +372,16 @@ impl Handler<RelayStreamEvent> for ClientSession {
     }
 }
 
-/// Records `stream` (until it ends) into `dir`; a name that cannot be a file is not recorded.
-pub(crate) fn record(dir: &std::path::Path, name: &str, stream: Addr<Stream>) {
-    match recording_path(dir, name) {
-        Ok(path) => {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                tracing::warn!(dir = %dir.display(), error = %e, "nothing recorded: no record directory");
-                return;
-            }
-            Recorder::new(stream, path).start();
-        }
-        Err(e) => tracing::warn!("nothing recorded: {e}"),
+/// Records `stream` (until it ends) into `dir`; its file, or None when the name cannot be a
+/// file or the directory cannot be made.
+pub(crate) fn record(dir: &std::path::Path, name: &str, stream: Addr<Stream>) -> Option<std::path::PathBuf> {
+    let path = recording_path(dir, name).map_err(|e| tracing::warn!("nothing recorded: {e}")).ok()?;
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        tracing::warn!(dir = %dir.display(), error = %e, "nothing recorded: no record directory");
+        return None;
     }
+    Recorder::new(stream, path.clone()).start();
+    Some(path)
 }
 
 impl Handler<TerminateStream> for ClientSession {

@@ -40,6 +40,9 @@ pub struct StreamStatusEvent {
     pub audio_codec: Option<String>,
     pub video_codec: Option<String>,
     pub record: bool,
+    /// The recording's file name, once recording (the SDK's `getRecordInfo()`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_name: Option<String>,
     pub width: u32,
     pub height: u32,
     pub bitrate: u32,
