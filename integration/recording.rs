@@ -133,3 +133,36 @@ async fn recordings_are_finished_when_the_server_shuts_down() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_starts_and_stops_a_recording_of_a_publisher() {
+    let dir = record_dir("rest");
+    let server = Server::start_with(&[("media.record_dir", dir.to_str().unwrap()), ("session.keep_alive.algorithm", "NONE")]);
+    let clip = Arc::new(encode_clip(2, 320, 240, 30, 440.0, VideoCodec::H264, OpusChannels::Mono).unwrap());
+    let spec = PublisherSpec { url: server.ws_url(), stream: "cam".into(), media: PublisherMedia::Clip(clip), rtmp_url: None, record: false };
+    let publisher = start_publisher(spec).await.unwrap();
+    let found = server.rest_json("POST", "/rest-api/stream/find", Some(r#"{"name":"cam","published":true}"#));
+    let id = found[0]["mediaSessionId"].as_str().unwrap().to_owned();
+    let call = |method: &str, body: serde_json::Value| server.rest("POST", &format!("/rest-api/recorder/{method}"), Some(&body.to_string()));
+
+    assert_eq!(call("find_all", json!({})).0, 404, "nothing recorded yet");
+    assert_eq!(call("startup", json!({"mediaSessionId": "nobody"})).0, 404);
+    assert_eq!(call("startup", json!({"mediaSessionId": id})).0, 200);
+    let (code, text) = call("find_all", json!({}));
+    assert_eq!(code, 200, "{text}");
+    let listed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(listed[0]["mediaSessionId"], id.as_str());
+    assert!(listed[0]["fileName"].as_str().unwrap().starts_with("cam-"), "{listed}");
+    tokio::time::sleep(3 * SECOND).await;
+    // The older name of the same method.
+    let (code, _) = server.rest("POST", "/rest-api/stream/stopRecording", Some(&json!({"mediaSessionId": id}).to_string()));
+    assert_eq!(code, 200);
+    assert_eq!(call("terminate", json!({"mediaSessionId": id})).0, 404, "already stopped");
+
+    let file = finished_recording(&dir, "cam").await;
+    assert_eq!(decode_errors(&file), "");
+    let duration = format_duration(&file);
+    assert!((2.0..4.0).contains(&duration), "about the 3 s recorded: {duration}");
+    publisher.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,7 @@ use actix_web::{web, App, HttpServer};
 use ferrophone_actors::media_context::MediaContext;
 use actix::Actor;
 use ferrophone_actors::recorder::wait_for_recordings;
+use ferrophone_actors::recordings::{RecordPlace, Recordings};
 use ferrophone_actors::sip::rest_calls::{HangUpAll, RestCalls};
 use ferrophone_actors::sip::SipGateway;
 use ferrophone_actors::webrtc::peer_setup::ResendBuffers;
@@ -56,7 +57,7 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
         ResendBuffers { video: config.media.video_resend_packets, audio: config.media.audio_resend_packets },
         config.push_settings(),
         Some(sip.clone()),
-        PathBuf::from(&config.media.record_dir),
+        RecordPlace { dir: PathBuf::from(&config.media.record_dir), recordings: Recordings::default().start() },
         media_workers,
     ));
     let rest_calls = RestCalls::new(registry.clone(), media.clone(), metrics.clone()).start();

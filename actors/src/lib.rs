@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod panic_guard;
 pub mod push;
 pub mod recorder;
+pub mod recordings;
 pub mod registry;
 pub mod rtmp;
 pub mod rtp;

@@ -3,6 +3,7 @@
 //! and the SIP gateway.
 
 use crate::media_socket::MediaSocket;
+use crate::recordings::RecordPlace;
 use crate::rtmp::target::NamingRules;
 use crate::sip::SipGateway;
 use crate::webrtc::peer_setup::{DtlsIdentity, ResendBuffers};
@@ -39,8 +40,8 @@ pub struct MediaContext {
     pub push: Arc<PushSettings>,
     /// None when SIP could not start (the session then refuses SIP fields and calls).
     pub sip: Option<Arc<SipGateway>>,
-    /// Where recordings are written.
-    pub record_dir: PathBuf,
+    /// Where recordings are written, and the running ones.
+    pub record: RecordPlace,
     workers: Vec<ArbiterHandle>,
     next_worker: AtomicUsize,
 }
@@ -53,7 +54,7 @@ impl MediaContext {
         resend_buffers: ResendBuffers,
         push: PushSettings,
         sip: Option<Arc<SipGateway>>,
-        record_dir: PathBuf,
+        record: RecordPlace,
         threads: usize,
     ) -> Self {
         let workers = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
@@ -64,7 +65,7 @@ impl MediaContext {
             resend_buffers,
             push: Arc::new(push),
             sip,
-            record_dir,
+            record,
             workers,
             next_worker: AtomicUsize::new(0),
         }

@@ -5,6 +5,7 @@
 //! when the server shuts down (`wait_for_recordings`).
 
 use crate::media::{CodecName, MediaFrame, MediaKind};
+use crate::recordings::RecordingEnded;
 use crate::rtmp::media_clock::MediaClock;
 use crate::stream::{AudioForm, KeyframeWanted, RelayStreamEvent, Stream, Subscribe, Unsubscribe, VideoForm};
 use crate::transcode::{Mp4File, Mp4Tracks};
@@ -43,11 +44,13 @@ pub struct Recorder {
     stream: Addr<Stream>,
     path: PathBuf,
     subscription: Option<u64>,
+    /// Told when the file is finished, with the publisher's mediaSessionId.
+    on_end: Option<(Recipient<RecordingEnded>, String)>,
 }
 
 impl Recorder {
-    pub fn new(stream: Addr<Stream>, path: PathBuf) -> Self {
-        Recorder { stream, path, subscription: None }
+    pub fn new(stream: Addr<Stream>, path: PathBuf, on_end: Option<(Recipient<RecordingEnded>, String)>) -> Self {
+        Recorder { stream, path, subscription: None, on_end }
     }
 }
 
@@ -87,6 +90,12 @@ impl Actor for Recorder {
             // The writer is done when its channel closed (stream ended or unsubscribed).
             ctx.spawn(done.into_actor(act).map(|_, _, ctx| ctx.stop()));
         }));
+    }
+
+    fn stopped(&mut self, ctx: &mut Context<Self>) {
+        if let Some((recordings, media_session_id)) = self.on_end.take() {
+            let _ = recordings.try_send(RecordingEnded { media_session_id, recorder: ctx.address() });
+        }
     }
 }
 

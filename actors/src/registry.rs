@@ -423,6 +423,22 @@ impl Handler<FindStream> for Registry {
     }
 }
 
+/// The name and stream of the publisher `media_session_id`, if it publishes.
+#[derive(Message)]
+#[rtype(result = "Option<(String, Addr<Stream>)>")]
+pub struct FindPublisher {
+    pub media_session_id: String,
+}
+
+impl Handler<FindPublisher> for Registry {
+    type Result = Option<(String, Addr<Stream>)>;
+    fn handle(&mut self, msg: FindPublisher, _: &mut Context<Self>) -> Self::Result {
+        let entry = self.media_sessions.get(&msg.media_session_id).filter(|e| e.summary.published)?;
+        let stream = self.published.get(&entry.summary.name)?.stream.clone().filter(Addr::connected)?;
+        Some((entry.summary.name.clone(), stream))
+    }
+}
+
 /// A stream's figures, once a second.
 #[derive(Message)]
 #[rtype(result = "()")]

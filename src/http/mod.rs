@@ -24,7 +24,7 @@ pub fn app(
     >,
 > {
     // Where the WebSDK's recording page downloads a recording (`recordName` of its stream).
-    let records = actix_files::Files::new("/client/records", &state.media.record_dir);
+    let records = actix_files::Files::new("/client/records", &state.media.record.dir);
     App::new()
         .app_data(web::Data::new(state))
         .wrap(from_fn(cors::cors))

@@ -6,6 +6,7 @@ mod call;
 mod connection;
 mod error;
 mod push;
+mod recorder;
 mod stream;
 
 pub use error::RestError;
@@ -20,6 +21,11 @@ pub fn scope() -> actix_web::Scope {
     let scope = get_and_post(scope, "/stream/find_all", stream::find_all);
     let scope = get_and_post(scope, "/stream/find", stream::find);
     let scope = get_and_post(scope, "/stream/terminate", stream::terminate);
+    let scope = get_and_post(scope, "/stream/startRecording", recorder::startup);
+    let scope = get_and_post(scope, "/stream/stopRecording", recorder::terminate);
+    let scope = get_and_post(scope, "/recorder/startup", recorder::startup);
+    let scope = get_and_post(scope, "/recorder/terminate", recorder::terminate);
+    let scope = get_and_post(scope, "/recorder/find_all", recorder::find_all);
     let scope = get_and_post(scope, "/call/startup", call::startup);
     let scope = get_and_post(scope, "/call/find", call::find);
     let scope = get_and_post(scope, "/call/find_all", call::find_all);

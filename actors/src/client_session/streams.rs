@@ -8,7 +8,9 @@ use crate::push::{start_push, PushRequest};
 use crate::registry::{
     ClaimError, ClaimMediaSession, FindStream, ReleaseMediaSession, StreamPublished, StreamSummary, TerminateStream, UpdateMediaSession,
 };
-use crate::recorder::{recording_path, Recorder};
+use crate::media_context::MediaContext;
+use crate::recorder::recording_path;
+use crate::recordings::StartRecording;
 use crate::stream::{AudioForm, RelayStreamEvent, VideoForm, Stream, Subscribe, Subscription, PUBLISHER_QUEUE};
 use crate::webrtc::peer_setup::{setup_player, setup_publisher, PeerSetup, SetupParams};
 use crate::webrtc_peer::{PeerEnd, PeerEvent, PeerEventKind, Role, StopPeer, WebRtcPeer};
@@ -162,7 +164,7 @@ impl ClientSession {
         };
         self.registry.do_send(StreamPublished { media_session_id: id.clone(), name: request.name.clone(), stream: stream.clone() });
         if request.record {
-            let file = record(&self.media.record_dir, &request.name, stream.clone());
+            let file = record(&self.media, &id, &request.name, stream.clone());
             event.record = file.is_some();
             event.record_name = file.and_then(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()));
         }
@@ -372,15 +374,11 @@ impl Handler<RelayStreamEvent> for ClientSession {
     }
 }
 
-/// Records `stream` (until it ends) into `dir`; its file, or None when the name cannot be a
-/// file or the directory cannot be made.
-pub(crate) fn record(dir: &std::path::Path, name: &str, stream: Addr<Stream>) -> Option<std::path::PathBuf> {
-    let path = recording_path(dir, name).map_err(|e| tracing::warn!("nothing recorded: {e}")).ok()?;
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        tracing::warn!(dir = %dir.display(), error = %e, "nothing recorded: no record directory");
-        return None;
-    }
-    Recorder::new(stream, path.clone()).start();
+/// Records `stream` (published as `media_session_id`, until it ends or is stopped) into the
+/// record directory; its file, or None when the name cannot be a file.
+pub(crate) fn record(media: &MediaContext, media_session_id: &str, name: &str, stream: Addr<Stream>) -> Option<std::path::PathBuf> {
+    let path = recording_path(&media.record.dir, name).map_err(|e| tracing::warn!("nothing recorded: {e}")).ok()?;
+    media.record.recordings.do_send(StartRecording { media_session_id: media_session_id.to_owned(), path: path.clone(), stream });
     Some(path)
 }
 

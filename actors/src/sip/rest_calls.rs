@@ -98,7 +98,7 @@ impl RestCalls {
             Some((name, id)) => {
                 let (addr, frames) = self.start_stream(name, id, ctx.address().recipient());
                 if gateway.settings.record_stream {
-                    let _ = record(&self.media.record_dir, name, addr.clone());
+                    let _ = record(&self.media, id, name, addr.clone());
                 }
                 self.registry.do_send(StreamPublished { media_session_id: id.clone(), name: name.clone(), stream: addr });
                 frames
