@@ -157,6 +157,10 @@ impl Handler<StartCall> for RestCalls {
         if self.calls.contains_key(&call_id) || self.starting.contains(&call_id) {
             return Box::pin(fut::ready(Err(RestCallError::DuplicateCallId)));
         }
+        // Before any stream name is claimed: nothing to give back.
+        if self.media.sip.is_none() {
+            return Box::pin(fut::ready(Err(RestCallError::NoSip)));
+        }
         let Some(name) = request.to_stream.clone() else {
             return Box::pin(fut::ready(self.start_call(request, None, ctx)));
         };
