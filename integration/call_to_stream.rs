@@ -64,6 +64,11 @@ async fn a_rest_call_to_a_stream_is_heard_by_a_webrtc_player_until_terminate() {
     let streams = server.rest_json("POST", "/rest-api/stream/find", Some(r#"{"name":"call_stream1"}"#));
     assert_eq!(streams[0]["mediaProvider"], "SIP", "{streams}");
 
+    // Nobody listens yet: the phone's audio is not transcoded into the stream.
+    tokio::time::sleep(SECOND).await;
+    let frames = || server.metric(r#"ferrophone_stream_frames_received_total{stream="call_stream1"}"#).unwrap_or(0.0);
+    assert_eq!(frames(), 0.0, "no transcoding without a listener");
+
     // A WebRTC player hears the phone's tone, transcoded from PCMU to Opus.
     let mut viewer = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let mut player = play(&mut viewer, "call_stream1", None).await.unwrap();
@@ -77,6 +82,7 @@ async fn a_rest_call_to_a_stream_is_heard_by_a_webrtc_player_until_terminate() {
     }
     let (level, pitch) = level_and_pitch(&heard, 1.0);
     assert!(level > 0.05 && (pitch - 440.0).abs() < 20.0, "the player hears the phone: {} packets, level {level}, {pitch} Hz", heard.len());
+    assert!(frames() > 100.0, "transcoded while listened to");
 
     assert_eq!(call_rest(&server, "send_dtmf", &json!({"callId": "call-1", "dtmf": "12", "type": "RFC2833"})).0, 200);
     assert_eq!(call_rest(&server, "terminate", &json!({"callId": "call-1"})).0, 200);

@@ -12,6 +12,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -103,6 +104,8 @@ pub struct Stream {
     /// Whether the publisher's last Opus packet was stereo: AAC follows it.
     opus_stereo: Option<bool>,
     aac_channels: u8,
+    /// Told whether anyone subscribes, for a publisher that works only then (a call's audio).
+    listened: Option<Arc<AtomicBool>>,
 }
 
 struct AacSide {
@@ -143,6 +146,7 @@ impl Stream {
             h264_bitrate: 1_000_000,
             opus_stereo: None,
             aac_channels: 2,
+            listened: None,
             publisher_media_session_id,
             tracks,
             publisher,
@@ -264,6 +268,21 @@ impl StreamHandler<TranscodedAudio> for Stream {
 
 impl Stream {
     /// Sets how audio and video for RTMP are encoded when they must be.
+    /// `flag` follows whether the stream has subscribers.
+    pub fn telling_whether_listened(mut self, flag: Arc<AtomicBool>) -> Self {
+        flag.store(false, Ordering::Relaxed);
+        self.listened = Some(flag);
+        self
+    }
+
+    /// The subscribers changed: the viewers gauge and the listened flag follow.
+    fn subscribers_changed(&mut self) {
+        self.counters.viewers.set(self.subscribers.len() as i64);
+        if let Some(flag) = &self.listened {
+            flag.store(!self.subscribers.is_empty(), Ordering::Relaxed);
+        }
+    }
+
     pub fn with_transcoding_bitrates(mut self, aac: usize, h264: usize) -> Self {
         self.aac_bitrate = aac;
         self.h264_bitrate = h264;
@@ -300,8 +319,11 @@ impl Stream {
                 Err(mpsc::error::TrySendError::Closed(_)) => gone.push(*id),
             }
         }
-        for id in gone {
-            self.subscribers.remove(&id);
+        if !gone.is_empty() {
+            for id in gone {
+                self.subscribers.remove(&id);
+            }
+            self.subscribers_changed();
         }
         if lost_video {
             self.request_keyframe();
@@ -434,7 +456,7 @@ impl Handler<Subscribe> for Stream {
                 events: msg.events,
             },
         );
-        self.counters.viewers.set(self.subscribers.len() as i64);
+        self.subscribers_changed();
         if let Some(h264) = transcoded_video.and_then(|size| self.h264.get(&size)) {
             let _ = h264.try_send(VideoInput::Keyframe);
         }
@@ -452,7 +474,7 @@ impl Handler<Unsubscribe> for Stream {
     type Result = ();
     fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
         self.subscribers.remove(&msg.id);
-        self.counters.viewers.set(self.subscribers.len() as i64);
+        self.subscribers_changed();
         self.stop_unused_transcoder();
     }
 }

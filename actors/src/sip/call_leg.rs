@@ -11,6 +11,7 @@ use crate::rtp::{
 use crate::transcode::{spawn_call_audio, CallAudioChannels, CallAudioInput};
 use actix::prelude::*;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
@@ -82,6 +83,9 @@ pub enum LegCommand {
     Dtmf(String),
     /// A re-INVITE changed where or whether media flows.
     Retarget(LegTarget),
+    /// The phone's audio is only worth transcoding while this is true (a call's stream has
+    /// subscribers); meanwhile it is read and dropped.
+    OnlyWhileListened(Arc<AtomicBool>),
 }
 
 /// The running leg; dropping it stops the task and frees its ports.
@@ -142,6 +146,8 @@ struct Leg {
     /// The transcoder's input, when the phone does not speak Opus.
     transcoder: Option<mpsc::Sender<CallAudioInput>>,
     to_browser: mpsc::Sender<MediaFrame>,
+    /// See `LegCommand::OnlyWhileListened`.
+    listened: Option<Arc<AtomicBool>>,
     events: Recipient<LegEvent>,
     jitter: JitterBuffer,
     dtmf_in: DtmfReceiver,
@@ -186,6 +192,7 @@ impl Leg {
             activity_timeout,
             transcoder,
             to_browser,
+            listened: None,
             events,
             jitter,
             dtmf_in: DtmfReceiver::new(),
@@ -238,6 +245,7 @@ impl Leg {
                         self.latched = false;
                         self.last_rtp = Instant::now();
                     }
+                    Some(LegCommand::OnlyWhileListened(flag)) => self.listened = Some(flag),
                     None => break,
                 },
                 _ = tick.tick() => self.on_tick().await,
@@ -375,8 +383,9 @@ impl Leg {
     /// What the jitter buffer releases goes to the browser, through the transcoder or not.
     fn play_phone_audio(&mut self, now: Instant) {
         let audio_pt = self.codec.pt;
+        let unheard = self.listened.as_ref().is_some_and(|l| !l.load(Ordering::Relaxed));
         while let Some(output) = self.jitter.pop(now) {
-            if matches!(output, JitterOutput::Frame(frame) if frame.payload_type != audio_pt) {
+            if unheard || matches!(output, JitterOutput::Frame(frame) if frame.payload_type != audio_pt) {
                 continue;
             }
             match (&self.transcoder, output) {

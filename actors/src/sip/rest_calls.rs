@@ -18,6 +18,7 @@ use actix::prelude::*;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -77,7 +78,7 @@ impl RestCalls {
     }
 
     /// The stream the call's audio is published as: Opus, as the call's transcoder makes it.
-    fn start_stream(&self, name: &str, media_session_id: &str, keyframes: Recipient<RequestKeyframe>) -> (Addr<Stream>, mpsc::Sender<MediaFrame>) {
+    fn start_stream(&self, name: &str, media_session_id: &str, keyframes: Recipient<RequestKeyframe>, listened: Arc<AtomicBool>) -> (Addr<Stream>, mpsc::Sender<MediaFrame>) {
         let (frames, frames_rx) = mpsc::channel(PUBLISHER_QUEUE);
         let tracks = StreamTracks {
             audio: Some(TrackCodec { name: CodecName::Opus, clock_rate: 48_000, channels: Some(2), fmtp: "minptime=10;useinbandfec=1".into() }),
@@ -87,16 +88,18 @@ impl RestCalls {
         let (aac, h264) = (self.media.push.aac_bitrate, self.media.push.h264_bitrate);
         let stream = Stream::start_in_arbiter(&self.media.worker(), move |ctx| {
             ctx.add_stream(futures_util::stream::unfold(frames_rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
-            Stream::new(name, id, tracks, keyframes, registry, metrics).with_transcoding_bitrates(aac, h264)
+            Stream::new(name, id, tracks, keyframes, registry, metrics).with_transcoding_bitrates(aac, h264).telling_whether_listened(listened)
         });
         (stream, frames)
     }
 
     fn start_call(&mut self, request: RestCallRequest, stream: Option<(String, String)>, ctx: &mut Context<Self>) -> Result<(), RestCallError> {
         let gateway = self.media.sip.clone().ok_or(RestCallError::NoSip)?;
+        // The phone's audio is transcoded only while the stream has subscribers.
+        let listened = Arc::new(AtomicBool::new(false));
         let frames = match &stream {
             Some((name, id)) => {
-                let (addr, frames) = self.start_stream(name, id, ctx.address().recipient());
+                let (addr, frames) = self.start_stream(name, id, ctx.address().recipient(), listened.clone());
                 if gateway.settings.record_stream {
                     let _ = record(&self.media, id, name, addr.clone());
                 }
@@ -114,7 +117,7 @@ impl RestCalls {
             metrics: self.metrics.clone(),
         };
         let call_id = request.call.call_id.clone();
-        let dialog = SipDialog::to_stream(request.call, context, frames);
+        let dialog = SipDialog::to_stream(request.call, context, frames, listened);
         let info = dialog.info().clone();
         let dialog = SipDialog::start_in_arbiter(&self.media.worker(), move |_| dialog);
         self.calls.insert(call_id, RestCall { dialog, info, record: CallRecord::new(), stream, app_key: request.app_key, ended: false });

@@ -25,6 +25,7 @@ use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
 use rsipstack::sip::{Header, Request, Response, StatusCode, StatusCodeKind, Transport, Uri};
 use rsipstack::transport::SipAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -62,8 +63,8 @@ enum Setup {
     /// A phone's INVITE, until the browser answers.
     Incoming { offer: PlainSdp, states: Option<DialogStateReceiver> },
     /// REST `/call/startup`: no browser; what the phone says goes to `frames`, the publisher
-    /// channel of a stream (or nowhere, when it is dropped at once).
-    ToStream { request: CallRequest, frames: mpsc::Sender<MediaFrame> },
+    /// channel of a stream (or nowhere, when it is dropped at once), while `listened`.
+    ToStream { request: CallRequest, frames: mpsc::Sender<MediaFrame>, listened: Arc<AtomicBool> },
 }
 
 pub struct SipDialog {
@@ -78,6 +79,8 @@ pub struct SipDialog {
     browser_channels: Option<(mpsc::Receiver<MediaFrame>, mpsc::Sender<MediaFrame>)>,
     /// A to-stream call's browser side: it never speaks, and holding it keeps the leg's input open.
     silent_browser: Option<mpsc::Sender<MediaFrame>>,
+    /// A to-stream call's: whether its stream has subscribers (see `LegCommand::OnlyWhileListened`).
+    listened: Option<Arc<AtomicBool>>,
     /// A REST call with `sipRegisterRequired`: its account, and its INVITE until registered.
     account: Option<Addr<SipAccount>>,
     invite_after_registration: Option<CallRequest>,
@@ -95,10 +98,10 @@ pub struct SipDialog {
 
 impl SipDialog {
     /// REST calls out (`/call/startup`): the phone's audio, as Opus, goes to `frames`.
-    pub fn to_stream(request: CallRequest, context: CallContext, frames: mpsc::Sender<MediaFrame>) -> Self {
+    pub fn to_stream(request: CallRequest, context: CallContext, frames: mpsc::Sender<MediaFrame>, listened: Arc<AtomicBool>) -> Self {
         let mut dialog = Self::outgoing(request, context);
         if let Some(Setup::Outgoing(request)) = dialog.setup.take() {
-            dialog.setup = Some(Setup::ToStream { request, frames });
+            dialog.setup = Some(Setup::ToStream { request, frames, listened });
         }
         dialog
     }
@@ -174,6 +177,7 @@ impl SipDialog {
             browser: None,
             browser_channels: None,
             silent_browser: None,
+            listened: None,
             account: None,
             invite_after_registration: None,
             sockets: None,
@@ -501,7 +505,11 @@ impl SipDialog {
         let target = target_of(&audio);
         let activity = self.context.gateway.settings.rtp_activity_timeout;
         tracing::info!(parent: &self.span, codec = ?codec.name, remote = ?target.rtp, "call media up");
-        self.leg = Some(CallLeg::start(&self.info.call_id, sockets, codec, target, activity, from_browser, to_browser, ctx.address().recipient())?);
+        let leg = CallLeg::start(&self.info.call_id, sockets, codec, target, activity, from_browser, to_browser, ctx.address().recipient())?;
+        if let Some(listened) = &self.listened {
+            leg.command(LegCommand::OnlyWhileListened(listened.clone()));
+        }
+        self.leg = Some(leg);
         self.phone = Some(audio);
         Ok(())
     }
@@ -657,7 +665,10 @@ impl Actor for SipDialog {
         let _entered = self.span.clone().entered();
         let started = match self.setup.take() {
             Some(Setup::Outgoing(request)) => self.start_outgoing(request, ctx),
-            Some(Setup::ToStream { request, frames }) => self.start_to_stream(request, frames, ctx),
+            Some(Setup::ToStream { request, frames, listened }) => {
+                self.listened = Some(listened);
+                self.start_to_stream(request, frames, ctx)
+            }
             incoming => {
                 self.setup = incoming;
                 self.start_incoming(ctx)
