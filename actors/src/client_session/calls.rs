@@ -100,22 +100,13 @@ impl ClientSession {
 
 /// The FAILED status of a call that never started.
 fn refused_call(request: &CallRequest, info: String) -> CallInfo {
+    let (caller, visible_name) = (request.caller.clone().unwrap_or_default(), request.visible_name.clone().unwrap_or_default());
     CallInfo {
-        call_id: request.call_id.clone(),
-        status: CallStatus::Failed,
-        incoming: false,
-        caller: request.caller.clone().unwrap_or_default(),
-        callee: request.callee.clone(),
-        visible_name: request.visible_name.clone().unwrap_or_default(),
         has_audio: request.has_audio,
         has_video: request.has_video,
-        sip_status: None,
-        sip_message: None,
         info: Some(info),
-        media_provider: "WebRTC",
         custom: request.custom.clone(),
-        hold_for_transfer: false,
-        is_msrp: false,
+        ..CallInfo::new(request.call_id.clone(), CallStatus::Failed, false, caller, request.callee.clone(), visible_name)
     }
 }
 

@@ -113,22 +113,11 @@ impl SipDialog {
 
     /// The browser calls out (`call`, spec §4.2).
     pub fn outgoing(request: CallRequest, context: CallContext) -> Self {
+        let login = &context.credentials.login;
+        let visible_name = request.visible_name.clone().unwrap_or_else(|| login.clone());
         let info = CallInfo {
-            call_id: request.call_id.clone(),
-            status: CallStatus::Trying,
-            incoming: false,
-            caller: context.credentials.login.clone(),
-            callee: request.callee.clone(),
-            visible_name: request.visible_name.clone().unwrap_or_else(|| context.credentials.login.clone()),
-            has_audio: true,
-            has_video: false,
-            sip_status: None,
-            sip_message: None,
-            info: None,
-            media_provider: "WebRTC",
             custom: request.custom.clone(),
-            hold_for_transfer: false,
-            is_msrp: false,
+            ..CallInfo::new(request.call_id.clone(), CallStatus::Trying, false, login.clone(), request.callee.clone(), visible_name)
         };
         let sip_sdp = request.sip_sdp.clone();
         Self::new(info, context, Setup::Outgoing(request), None, sip_sdp)
@@ -144,23 +133,8 @@ impl SipDialog {
             Err(e) => return Err((invite.dialog, e)),
         };
         let (caller, display) = caller_of(&request);
-        let info = CallInfo {
-            call_id,
-            status: CallStatus::Ring,
-            incoming: true,
-            visible_name: display.unwrap_or_else(|| caller.clone()),
-            caller,
-            callee: invite.login.clone(),
-            has_audio: true,
-            has_video: false,
-            sip_status: None,
-            sip_message: None,
-            info: None,
-            media_provider: "WebRTC",
-            custom: None,
-            hold_for_transfer: false,
-            is_msrp: false,
-        };
+        let visible_name = display.unwrap_or_else(|| caller.clone());
+        let info = CallInfo::new(call_id, CallStatus::Ring, true, caller, invite.login.clone(), visible_name);
         Ok(Self::new(info, context, Setup::Incoming { offer, states: Some(invite.states) }, Some(invite.dialog), Vec::new()))
     }
 

@@ -38,17 +38,27 @@ impl H264Encoder {
 
     /// Encodes one YUV 4:2:0 picture; returns the access units ready (Annex B, keyframe?).
     pub fn encode(&mut self, picture: &mut frame::Video, force_keyframe: bool) -> Result<Vec<(Vec<u8>, bool)>, TranscodeError> {
-        picture.set_pts(Some(self.next_pts));
-        picture.set_kind(if force_keyframe { picture::Type::I } else { picture::Type::None });
-        self.next_pts += 1;
-        self.encoder.send_frame(picture)?;
-        let mut out = Vec::new();
-        let mut packet = Packet::empty();
-        while self.encoder.receive_packet(&mut packet).is_ok() {
-            out.push((packet.data().unwrap_or_default().to_vec(), packet.is_key()));
-        }
-        Ok(out)
+        encode_picture(&mut self.encoder, &mut self.next_pts, picture, force_keyframe)
     }
+}
+
+/// One picture through a video encoder (a keyframe when forced): the packets ready, keyframe?
+pub(super) fn encode_picture(
+    encoder: &mut ffmpeg_next::encoder::Video,
+    next_pts: &mut i64,
+    picture: &mut frame::Video,
+    force_keyframe: bool,
+) -> Result<Vec<(Vec<u8>, bool)>, TranscodeError> {
+    picture.set_pts(Some(*next_pts));
+    picture.set_kind(if force_keyframe { picture::Type::I } else { picture::Type::None });
+    *next_pts += 1;
+    encoder.send_frame(picture)?;
+    let mut out = Vec::new();
+    let mut packet = Packet::empty();
+    while encoder.receive_packet(&mut packet).is_ok() {
+        out.push((packet.data().unwrap_or_default().to_vec(), packet.is_key()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

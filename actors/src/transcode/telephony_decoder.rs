@@ -11,6 +11,17 @@ use ffmpeg_next::software::resampling;
 use ffmpeg_next::util::channel_layout::ChannelLayout;
 use ffmpeg_next::Packet;
 
+/// FFmpeg's codec of a telephone codec, and its sample rate (G.722's is 16 kHz though its RTP
+/// clock is 8 kHz).
+pub(super) fn telephone_codec(codec: CodecName) -> Result<(codec::Id, u32), TranscodeError> {
+    match codec {
+        CodecName::Pcmu => Ok((codec::Id::PCM_MULAW, 8_000)),
+        CodecName::Pcma => Ok((codec::Id::PCM_ALAW, 8_000)),
+        CodecName::G722 => Ok((codec::Id::ADPCM_G722, 16_000)),
+        other => Err(TranscodeError(format!("{other:?} is not telephone audio"))),
+    }
+}
+
 pub struct TelephonyDecoder {
     decoder: ffmpeg_next::decoder::Audio,
     resampler: resampling::Context,
@@ -31,12 +42,7 @@ impl TelephonyDecoder {
 
     fn with_output(codec: CodecName, keep_codec_rate: bool) -> Result<Self, TranscodeError> {
         init();
-        let (id, sample_rate) = match codec {
-            CodecName::Pcmu => (codec::Id::PCM_MULAW, 8_000),
-            CodecName::Pcma => (codec::Id::PCM_ALAW, 8_000),
-            CodecName::G722 => (codec::Id::ADPCM_G722, 16_000),
-            other => return Err(TranscodeError(format!("{other:?} is not telephone audio"))),
-        };
+        let (id, sample_rate) = telephone_codec(codec)?;
         let found = ffmpeg_next::decoder::find(id).ok_or_else(|| TranscodeError(format!("no {codec:?} decoder in FFmpeg")))?;
         let mut context = codec::Context::new_with_codec(found);
         // RTP carries no codec header: the decoder takes its format from here.

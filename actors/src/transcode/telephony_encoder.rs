@@ -2,6 +2,7 @@
 //! 20 ms RTP payloads: swresample down to the codec's rate, then FFmpeg's encoder. Both keep
 //! state across calls, so audio arriving in any chunking comes out as whole, even packets.
 
+use super::telephony_decoder::telephone_codec;
 use super::{init, Stereo, TranscodeError};
 use crate::media::CodecName;
 use ffmpeg_next::codec;
@@ -25,12 +26,7 @@ pub struct TelephonyEncoder {
 impl TelephonyEncoder {
     pub fn new(codec: CodecName) -> Result<Self, TranscodeError> {
         init();
-        let (id, sample_rate) = match codec {
-            CodecName::Pcmu => (codec::Id::PCM_MULAW, 8_000),
-            CodecName::Pcma => (codec::Id::PCM_ALAW, 8_000),
-            CodecName::G722 => (codec::Id::ADPCM_G722, 16_000),
-            other => return Err(TranscodeError(format!("{other:?} is not telephone audio"))),
-        };
+        let (id, sample_rate) = telephone_codec(codec)?;
         let found = ffmpeg_next::encoder::find(id).ok_or_else(|| TranscodeError(format!("no {codec:?} encoder in FFmpeg")))?;
         let mut encoder = codec::Context::new_with_codec(found).encoder().audio()?;
         encoder.set_rate(sample_rate as i32);

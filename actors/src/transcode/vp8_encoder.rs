@@ -3,7 +3,7 @@
 use super::{init, TranscodeError};
 use ffmpeg_next::codec;
 use ffmpeg_next::format::Pixel;
-use ffmpeg_next::{frame, picture, Dictionary, Packet};
+use ffmpeg_next::{frame, Dictionary};
 
 pub struct Vp8Encoder {
     encoder: ffmpeg_next::encoder::Video,
@@ -30,16 +30,7 @@ impl Vp8Encoder {
 
     /// Encodes one picture; returns the frames ready (VP8 bitstream, keyframe?).
     pub fn encode(&mut self, picture: &mut frame::Video, force_keyframe: bool) -> Result<Vec<(Vec<u8>, bool)>, TranscodeError> {
-        picture.set_pts(Some(self.next_pts));
-        picture.set_kind(if force_keyframe { picture::Type::I } else { picture::Type::None });
-        self.next_pts += 1;
-        self.encoder.send_frame(picture)?;
-        let mut out = Vec::new();
-        let mut packet = Packet::empty();
-        while self.encoder.receive_packet(&mut packet).is_ok() {
-            out.push((packet.data().unwrap_or_default().to_vec(), packet.is_key()));
-        }
-        Ok(out)
+        super::h264_encoder::encode_picture(&mut self.encoder, &mut self.next_pts, picture, force_keyframe)
     }
 }
 

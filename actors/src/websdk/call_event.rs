@@ -64,6 +64,29 @@ pub struct CallInfo {
     pub is_msrp: bool,
 }
 
+impl CallInfo {
+    /// An audio call of the WebSDK (`mediaProvider` WebRTC), nothing heard from SIP yet.
+    pub fn new(call_id: String, status: CallStatus, incoming: bool, caller: String, callee: String, visible_name: String) -> Self {
+        CallInfo {
+            call_id,
+            status,
+            incoming,
+            caller,
+            callee,
+            visible_name,
+            has_audio: true,
+            has_video: false,
+            sip_status: None,
+            sip_message: None,
+            info: None,
+            media_provider: "WebRTC",
+            custom: None,
+            hold_for_transfer: false,
+            is_msrp: false,
+        }
+    }
+}
+
 /// `notifyTransferEvent` statuses (spec §4.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -82,21 +105,8 @@ mod tests {
     #[test]
     fn the_call_object_as_the_sdk_reads_it() {
         let info = CallInfo {
-            call_id: "c1".into(),
-            status: CallStatus::RingMedia,
-            incoming: true,
-            caller: "1002".into(),
-            callee: "1001".into(),
-            visible_name: "Bob".into(),
-            has_audio: true,
-            has_video: false,
             sip_status: Some(180),
-            sip_message: None,
-            info: None,
-            media_provider: "WebRTC",
-            custom: None,
-            hold_for_transfer: false,
-            is_msrp: false,
+            ..CallInfo::new("c1".into(), CallStatus::RingMedia, true, "1002".into(), "1001".into(), "Bob".into())
         };
         assert_eq!(
             serde_json::to_value(&info).unwrap(),
