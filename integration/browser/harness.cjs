@@ -13,6 +13,18 @@ const BIN = process.env.FERROPHONE_BIN || path.join(process.env.CARGO_TARGET_DIR
 const REST = 'http://127.0.0.1:8081';
 const WS = 'ws://127.0.0.1:8080';
 
+/** A stop() for a process the tests started: SIGTERM, wait for it, remove its directory. */
+function stopper(proc, dir) {
+  return async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise(r => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+}
+
 /** Starts ferrophone on its embedded default config (plus `--set` pairs); resolves once it listens. */
 async function startServer(settings = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferrophone-browser-'));
@@ -30,14 +42,7 @@ async function startServer(settings = {}) {
   return {
     proc,
     log: () => fs.readFileSync(path.join(dir, 'server.log'), 'utf8'),
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise(r => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    stop: stopper(proc, dir),
   };
 }
 
@@ -112,14 +117,7 @@ rtmp { server { listen 127.0.0.1:1935; chunk_size 4096;
   }));
   return {
     recordings: (name) => fs.readdirSync(path.join(dir, 'rec')).filter(f => f.startsWith(name + '-')).map(f => path.join(dir, 'rec', f)),
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise(r => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    stop: stopper(proc, dir),
   };
 }
 
@@ -159,4 +157,4 @@ function meanVolume(file) {
   return Number(found[1]);
 }
 
-module.exports = { startServer, startNginx, launchBrowser, rest, waitFor, probe, packetSpans, decodeErrors, meanVolume, REST, WS };
+module.exports = { stopper, startServer, startNginx, launchBrowser, rest, waitFor, probe, packetSpans, decodeErrors, meanVolume, REST, WS };

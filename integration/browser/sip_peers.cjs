@@ -7,20 +7,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const dgram = require('node:dgram');
-const { waitFor } = require('./harness.cjs');
+const { waitFor, stopper } = require('./harness.cjs');
 
 const SCENARIOS = path.resolve(__dirname, '../sip_scenarios');
-
-function stopper(proc, dir) {
-  return async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise(r => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-}
 
 /** Answers true once something at 127.0.0.1:`port` answers an OPTIONS with 200. */
 function answersOptions(port) {

@@ -17,8 +17,9 @@ pub struct OpusEncoder {
     stereo: bool,
     /// Samples per channel in one 20 ms packet at the input rate.
     frame_samples: usize,
-    /// Interleaved input, kept to save an allocation per packet.
+    /// Interleaved input and the encoded packet, kept to save allocations per packet.
     interleaved: Vec<f32>,
+    packet: Vec<u8>,
 }
 
 // SAFETY: the encoder state is plain memory owned by this value alone; libopus keeps no
@@ -47,7 +48,7 @@ impl OpusEncoder {
         if raw.is_null() || error != ffi::OPUS_OK {
             return Err(TranscodeError(format!("libopus cannot encode {input_rate} Hz x{count}: error {error}")));
         }
-        let encoder = OpusEncoder { raw, stereo: count == 2, frame_samples: input_rate as usize / 50, interleaved: Vec::new() };
+        let encoder = OpusEncoder { raw, stereo: count == 2, frame_samples: input_rate as usize / 50, interleaved: Vec::new(), packet: vec![0; MAX_PACKET] };
         // SAFETY: a live encoder; both requests take one opus_int32.
         let (bitrate_set, complexity_set) = unsafe {
             (
@@ -78,14 +79,13 @@ impl OpusEncoder {
         } else {
             &samples.left
         };
-        let mut packet = vec![0u8; MAX_PACKET];
-        // SAFETY: `pcm` holds frame_samples per channel, `packet` MAX_PACKET bytes.
-        let written = unsafe { ffi::opus_encode_float(self.raw, pcm.as_ptr(), self.frame_samples as c_int, packet.as_mut_ptr(), MAX_PACKET as i32) };
+        // SAFETY: `pcm` holds frame_samples per channel, `self.packet` MAX_PACKET bytes.
+        let written = unsafe { ffi::opus_encode_float(self.raw, pcm.as_ptr(), self.frame_samples as c_int, self.packet.as_mut_ptr(), MAX_PACKET as i32) };
         if written < 0 {
             return Err(TranscodeError(format!("libopus could not encode: error {written}")));
         }
-        packet.truncate(written as usize);
-        Ok(vec![packet])
+        // An exact copy: a packet kept in a queue does not hold on to the whole buffer.
+        Ok(vec![self.packet[..written as usize].to_vec()])
     }
 }
 
