@@ -142,10 +142,14 @@ function packetSpans(file) {
   return spans;
 }
 
-/** Decoding errors of a whole file ('' when it decodes cleanly). */
+/**
+ * Decoding errors of a whole file ('' when it decodes cleanly). The frames keep the file's own
+ * time base: at ffmpeg's default (1/frame rate) two frames of a variable-rate browser stream
+ * 20 ms apart round to one tick and the null muxer reports them as a timestamp error.
+ */
 function decodeErrors(file) {
   const { spawnSync } = require('node:child_process');
-  return spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-']).stderr.toString();
+  return spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-enc_time_base', '-1', '-f', 'null', '-']).stderr.toString();
 }
 
 /** Mean audio volume of a file in dB (ffmpeg volumedetect); -91 is digital silence. */

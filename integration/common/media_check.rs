@@ -42,9 +42,16 @@ pub fn format_duration(file: &Path) -> f64 {
     String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0.0)
 }
 
-/// Decoding errors of a whole file (empty when it decodes cleanly).
+/// Decoding errors of a whole file (empty when it decodes cleanly). The frames keep the file's
+/// own time base: at ffmpeg's default (1/frame rate) two frames of a variable-rate stream closer
+/// than one frame apart round to one tick and the null muxer reports a timestamp error.
 pub fn decode_errors(file: &Path) -> String {
-    let output = Command::new("ffmpeg").args(["-nostdin", "-v", "error", "-i"]).arg(file).args(["-f", "null", "-"]).output().unwrap();
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-enc_time_base", "-1", "-f", "null", "-"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
