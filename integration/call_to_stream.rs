@@ -5,10 +5,12 @@
 use crate::common::audio_check::level_and_pitch;
 use crate::common::kamailio::Kamailio;
 use crate::common::sipp::{scenario, Sipp};
-use crate::common::media_check::{band_level, decode_errors, probe_streams};
+use crate::common::media_check::{band_level, decode_errors, format_duration, probe_streams};
+use crate::common::video_pcap::h264_rtp_pcap;
 use crate::common::{Nginx, Server};
 use ferrophone::load::signalling::Signalling;
 use ferrophone::load::stream_client::play;
+use ferrophone::load::synthetic_media::VideoCodec;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use str0m::Event;
@@ -188,4 +190,67 @@ async fn a_call_stream_pushed_to_nginx_is_aac_carrying_the_phone() {
     assert_eq!(decode_errors(&file), "", "the recording decodes cleanly");
     let tone = band_level(&file, 1.0, 2.0, 440);
     assert!(tone > -30.0, "the phone's 440 Hz is in the pushed audio: {tone} dB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_call_shows_the_phones_picture_to_a_player_and_in_the_recording() {
+    let dir = std::env::temp_dir().join(format!("ferrophone-video-call-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let records = dir.join("records");
+    let server = Server::start_with(&[QUIET, ("media.record_dir", records.to_str().unwrap()), ("sip.record_stream", "true")]);
+    let pcap = dir.join("phone-video.pcap");
+    assert!(h264_rtp_pcap(&pcap, 10, 320, 240) > 150, "ffmpeg sent the phone's video");
+    let mut phone = Sipp::start(&scenario("uas_video.xml").replace("@VIDEO_PCAP@", pcap.to_str().unwrap()), None, &[]);
+
+    let mut body = startup_body("video-1", "video_call", phone.sip_port);
+    body["hasVideo"] = "true".into();
+    assert_eq!(call_rest(&server, "startup", &body).0, 200);
+    wait_call(&server, "video-1", "ESTABLISHED").await;
+    let streams = server.rest_json("POST", "/rest-api/stream/find", Some(r#"{"name":"video_call"}"#));
+    assert_eq!((streams[0]["hasVideo"].clone(), streams[0]["videoCodec"].clone()), (json!(true), json!("H264/90000")), "{streams}");
+
+    // A WebRTC player gets the phone's pictures, starting at a keyframe, and they decode.
+    let mut viewer = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut player = play(&mut viewer, "video_call", Some(VideoCodec::H264)).await.unwrap();
+    let mut pictures: Vec<(Vec<u8>, bool)> = Vec::new();
+    let until = Instant::now() + 3 * SECOND;
+    while let Some(event) = player.peer.next_event(until).await.unwrap() {
+        if let Event::MediaData(data) = event {
+            if let (true, str0m::format::CodecExtra::H264(extra)) = (Some(data.mid) == player.peer.video, data.codec_extra) {
+                pictures.push((data.data.to_vec(), extra.is_keyframe));
+            }
+        }
+    }
+    assert!(pictures.len() >= 30, "about 15 pictures a second for 3 s, got {}", pictures.len());
+    assert!(pictures[0].1, "the player starts at a keyframe");
+    let seen = dir.join("seen.h264");
+    std::fs::write(&seen, pictures.iter().flat_map(|(p, _)| p.clone()).collect::<Vec<u8>>()).unwrap();
+    let probed = probe_streams(seen.to_str().unwrap());
+    assert_eq!((probed[0]["width"].as_u64(), probed[0]["height"].as_u64()), (Some(320), Some(240)), "{probed:?}");
+    assert_eq!(decode_errors(&seen), "", "what the player got decodes cleanly");
+
+    tokio::time::sleep(2 * SECOND).await;
+    assert_eq!(call_rest(&server, "terminate", &json!({"callId": "video-1"})).0, 200);
+    assert_eq!(phone.wait(10 * SECOND), 0, "the phone got H.264 offered and its BYE: {}", phone.errors());
+
+    // The call's recording has the picture and the sound.
+    let deadline = Instant::now() + 10 * SECOND;
+    let file = loop {
+        let found = std::fs::read_dir(&records).into_iter().flatten().flatten().map(|e| e.path()).find(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("video_call-") && n.ends_with(".mp4")) && format_duration(p) > 0.0
+        });
+        if let Some(file) = found {
+            break file;
+        }
+        assert!(Instant::now() < deadline, "no finished recording in {}", records.display());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let recorded = probe_streams(file.to_str().unwrap());
+    let codecs: Vec<_> = recorded.iter().map(|s| s["codec_name"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(codecs.len(), 2, "{recorded:?}");
+    assert!(codecs.contains(&"h264".to_owned()) && codecs.contains(&"opus".to_owned()), "{codecs:?}");
+    assert_eq!(decode_errors(&file), "", "the recording decodes cleanly");
+    assert!(format_duration(&file) > 4.0, "{} s recorded", format_duration(&file));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,6 +6,7 @@ mod nginx;
 mod server;
 pub mod kamailio;
 pub mod sipp;
+pub mod video_pcap;
 mod ws_client;
 
 pub use nginx::Nginx;

@@ -1,16 +1,18 @@
-//! RTP for the SIP side of calls: packets, a jitter buffer, RFC 4733 telephone events and
-//! RTCP reports. Free of actix.
+//! RTP for the SIP side of calls: packets, a jitter buffer, RFC 4733 telephone events, H.264
+//! payloads and RTCP reports. Free of actix.
 
+mod h264_payload;
 mod jitter_buffer;
 mod packet;
 mod rtcp;
 mod sequence;
 mod telephone_event;
 
+pub use h264_payload::{packetize_h264, AccessUnit, H264Depacketizer, MAX_H264_PAYLOAD};
 pub use jitter_buffer::{JitterBuffer, JitterBufferConfig, JitterBufferCounters, JitterOutput, PlayoutFrame, PushOutcome};
 pub use packet::{muxed_packet_kind, MuxedPacketKind, RtpError, RtpHeader, RtpPacket, RTP_HEADER_LEN, RTP_VERSION};
 pub use rtcp::{
-    append_rtcp_bye, parse_rtcp, write_receiver_report, write_sender_report, Bye, NtpTimestamp, ReportBlock, ReportBlocks, RtcpError, RtcpPacket,
+    append_keyframe_request, append_rtcp_bye, is_keyframe_request, parse_rtcp, write_receiver_report, write_sender_report, Bye, NtpTimestamp, ReportBlock, ReportBlocks, RtcpError, RtcpPacket,
     RtcpPackets, SenderInfo, RTCP_BYE, RTCP_RECEIVER_REPORT, RTCP_SENDER_REPORT, RTCP_SOURCE_DESCRIPTION,
 };
 pub use sequence::{SequenceExtender, SequenceUpdate, TimestampExtender, MAX_DROPOUT, MAX_MISORDER};

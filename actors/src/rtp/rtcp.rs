@@ -1,7 +1,8 @@
 //! Minimal RTCP (RFC 3550 §6) for a symmetric two-party SIP leg. SIP endpoints and SBCs expect periodic reports (for call
 //! quality statistics, some as a sign of life), every compound packet must carry an SDES CNAME, and a BYE from the remote
 //! is a hint that the call is over. Only that much: SR or RR with report blocks, SDES CNAME and BYE are written; incoming
-//! compound packets are walked packet by packet, with SR, RR and BYE read and everything else passed on raw.
+//! compound packets are walked packet by packet, with SR, RR and BYE read and everything else passed on raw. For video,
+//! keyframe requests (RFC 4585 PLI, RFC 5104 FIR) are written and recognized.
 
 use super::packet::RTP_VERSION;
 use std::borrow::Cow;
@@ -12,6 +13,10 @@ pub const RTCP_SENDER_REPORT: u8 = 200;
 pub const RTCP_RECEIVER_REPORT: u8 = 201;
 pub const RTCP_SOURCE_DESCRIPTION: u8 = 202;
 pub const RTCP_BYE: u8 = 203;
+/// Payload-specific feedback (RFC 4585 §6.1); its count field is the feedback type.
+pub const RTCP_PAYLOAD_FEEDBACK: u8 = 206;
+const FEEDBACK_PLI: u8 = 1;
+const FEEDBACK_FIR: u8 = 4;
 
 const SDES_CNAME: u8 = 1;
 const SENDER_INFO_LEN: usize = 20;
@@ -138,6 +143,27 @@ pub fn append_rtcp_bye(ssrc: u32, reason: Option<&str>, out: &mut Vec<u8>) {
         pad_to_word(start, out);
     }
     finish_packet(start, out);
+}
+
+/// Appends a Picture Loss Indication and a Full Intra Request (number `fir_sequence`) for `media_ssrc` to a compound
+/// packet written by `write_receiver_report` or `write_sender_report`: phones answer one or the other with a keyframe.
+pub fn append_keyframe_request(ssrc: u32, media_ssrc: u32, fir_sequence: u8, out: &mut Vec<u8>) {
+    let start = begin_packet(usize::from(FEEDBACK_PLI), RTCP_PAYLOAD_FEEDBACK, out);
+    out.extend_from_slice(&ssrc.to_be_bytes());
+    out.extend_from_slice(&media_ssrc.to_be_bytes());
+    finish_packet(start, out);
+    // FIR: the media source field is unused (0); the request names the SSRC in its FCI entry.
+    let start = begin_packet(usize::from(FEEDBACK_FIR), RTCP_PAYLOAD_FEEDBACK, out);
+    out.extend_from_slice(&ssrc.to_be_bytes());
+    out.extend_from_slice(&0u32.to_be_bytes());
+    out.extend_from_slice(&media_ssrc.to_be_bytes());
+    out.extend_from_slice(&[fir_sequence, 0, 0, 0]);
+    finish_packet(start, out);
+}
+
+/// Whether an RTCP packet asks the sender for a keyframe (PLI or FIR).
+pub fn is_keyframe_request(packet: &RtcpPacket<'_>) -> bool {
+    matches!(packet, RtcpPacket::Other { packet_type: RTCP_PAYLOAD_FEEDBACK, count: FEEDBACK_PLI | FEEDBACK_FIR, .. })
 }
 
 fn append_cname(ssrc: u32, cname: &str, out: &mut Vec<u8>) {
@@ -396,6 +422,21 @@ mod tests {
         assert_eq!(report_blocks.collect::<Vec<_>>(), [report_block()]);
         assert_eq!(body[..4], OURS.to_be_bytes());
         assert_eq!(&body[6..24], b"ferrophone@example");
+    }
+
+    #[test]
+    fn keyframe_requests_are_pli_and_fir_after_a_report() {
+        let mut buffer = Vec::new();
+        write_receiver_report(OURS, &[], "a", &mut buffer);
+        let report_len = buffer.len();
+        append_keyframe_request(OURS, THEIRS, 7, &mut buffer);
+        // PLI: header, sender SSRC, media SSRC (length 2); FIR: header, sender, 0, FCI of SSRC and sequence (length 4).
+        assert_eq!(buffer[report_len..report_len + 4], [0x81, 206, 0, 2]);
+        assert_eq!(buffer[report_len + 12..report_len + 16], [0x84, 206, 0, 4]);
+        assert_eq!(buffer[buffer.len() - 4..], [7, 0, 0, 0]);
+        let packets: Vec<_> = parse_rtcp(&buffer).collect::<Result<_, _>>().unwrap();
+        assert_eq!(packets.iter().filter(|p| is_keyframe_request(p)).count(), 2);
+        assert!(!packets[..2].iter().any(is_keyframe_request), "a report asks for nothing");
     }
 
     #[test]

@@ -422,7 +422,7 @@ impl Leg {
 }
 
 /// The next item of an optional receiver; never, without one.
-async fn recv_or_wait<T>(receiver: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+pub(super) async fn recv_or_wait<T>(receiver: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     match receiver {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

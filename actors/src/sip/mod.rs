@@ -12,6 +12,7 @@ pub mod rest_calls;
 pub mod rtp_ports;
 pub mod settings;
 pub mod sip_dialog;
+pub mod video_leg;
 
 pub use gateway::{IncomingInvite, SipGateway};
 pub use settings::SipSettings;

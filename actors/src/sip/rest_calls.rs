@@ -9,6 +9,7 @@ use super::call_record::CallRecord;
 use super::sip_dialog::{CallContext, CallControl, CallNews, SipDialog};
 use crate::client_session::record;
 use crate::media::{CodecName, MediaFrame, StreamTracks, TrackCodec};
+use crate::sdp::plain::local_track_codec;
 use crate::media_context::MediaContext;
 use crate::metrics::Metrics;
 use crate::registry::{ClaimError, ClaimMediaSession, Registry, ReleaseMediaSession, StreamPublished, StreamSummary, TerminateStream};
@@ -53,6 +54,14 @@ impl std::fmt::Display for RestCallError {
     }
 }
 
+/// The stream a call is published as.
+struct StreamOfCall {
+    name: String,
+    media_session_id: String,
+    /// With the phone's H.264 video (`hasVideo`).
+    video: bool,
+}
+
 struct RestCall {
     dialog: Addr<SipDialog>,
     info: CallInfo,
@@ -77,54 +86,53 @@ impl RestCalls {
         RestCalls { calls: HashMap::new(), starting: HashSet::new(), registry, media, metrics }
     }
 
-    /// The stream the call's audio is published as: Opus, as the call's transcoder makes it.
-    fn start_stream(&self, name: &str, media_session_id: &str, keyframes: Recipient<RequestKeyframe>, listened: Arc<AtomicBool>) -> (Addr<Stream>, mpsc::Sender<MediaFrame>) {
-        let (frames, frames_rx) = mpsc::channel(PUBLISHER_QUEUE);
+    /// The stream the call's media is published as: audio as Opus, as the call's transcoder
+    /// makes it; with `video`, the phone's H.264 as it comes. The call is asked for keyframes.
+    fn start_stream(&self, stream: &StreamOfCall, frames_rx: mpsc::Receiver<MediaFrame>, keyframes: Recipient<RequestKeyframe>, listened: Arc<AtomicBool>) -> Addr<Stream> {
         let tracks = StreamTracks {
             audio: Some(TrackCodec { name: CodecName::Opus, clock_rate: 48_000, channels: Some(2), fmtp: "minptime=10;useinbandfec=1".into() }),
-            video: None,
+            video: stream.video.then(|| local_track_codec(CodecName::H264)).flatten(),
         };
+        let (name, media_session_id) = (&stream.name, &stream.media_session_id);
         let (name, id, registry, metrics) = (name.to_owned(), media_session_id.to_owned(), self.registry.clone(), self.metrics.clone());
         let (aac, h264) = (self.media.push.aac_bitrate, self.media.push.h264_bitrate);
-        let stream = Stream::start_in_arbiter(&self.media.worker(), move |ctx| {
+        Stream::start_in_arbiter(&self.media.worker(), move |ctx| {
             ctx.add_stream(futures_util::stream::unfold(frames_rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
             Stream::new(name, id, tracks, keyframes, registry, metrics).with_transcoding_bitrates(aac, h264).telling_whether_listened(listened)
-        });
-        (stream, frames)
+        })
     }
 
     fn start_call(&mut self, request: RestCallRequest, stream: Option<(String, String)>, ctx: &mut Context<Self>) -> Result<(), RestCallError> {
         let gateway = self.media.sip.clone().ok_or(RestCallError::NoSip)?;
         // The phone's audio is transcoded only while the stream has subscribers.
         let listened = Arc::new(AtomicBool::new(false));
-        let frames = match &stream {
-            Some((name, id)) => {
-                let (addr, frames) = self.start_stream(name, id, ctx.address().recipient(), listened.clone());
-                if gateway.settings.record_stream {
-                    let _ = record(&self.media, id, name, addr.clone());
-                }
-                self.registry.do_send(StreamPublished { media_session_id: id.clone(), name: name.clone(), stream: addr });
-                frames
-            }
-            // No stream: what the phone says goes nowhere.
-            None => mpsc::channel(1).0,
-        };
+        // No stream: what the phone says goes nowhere.
+        let (frames, frames_rx) = mpsc::channel(PUBLISHER_QUEUE);
         let context = CallContext {
             credentials: request.credentials,
             session: ctx.address().recipient(),
-            gateway,
+            gateway: gateway.clone(),
             media: self.media.clone(),
             metrics: self.metrics.clone(),
         };
         let call_id = request.call.call_id.clone();
-        let dialog = SipDialog::to_stream(request.call, context, frames, listened);
+        let video = request.call.has_video;
+        let dialog = SipDialog::to_stream(request.call, context, frames, listened.clone());
         let info = dialog.info().clone();
         let dialog = SipDialog::start_in_arbiter(&self.media.worker(), move |_| dialog);
+        if let Some((name, media_session_id)) = &stream {
+            let of_call = StreamOfCall { name: name.clone(), media_session_id: media_session_id.clone(), video };
+            let addr = self.start_stream(&of_call, frames_rx, dialog.clone().recipient(), listened);
+            if gateway.settings.record_stream {
+                let _ = record(&self.media, media_session_id, name, addr.clone());
+            }
+            self.registry.do_send(StreamPublished { media_session_id: media_session_id.clone(), name: name.clone(), stream: addr });
+        }
         self.calls.insert(call_id, RestCall { dialog, info, record: CallRecord::new(), stream, app_key: request.app_key, ended: false });
         Ok(())
     }
 
-    fn stream_summary(name: &str, media_session_id: &str) -> StreamSummary {
+    fn stream_summary(name: &str, media_session_id: &str, video: bool) -> StreamSummary {
         StreamSummary {
             media_session_id: media_session_id.to_owned(),
             name: name.to_owned(),
@@ -134,9 +142,9 @@ impl RestCalls {
             media_provider: "SIP".into(),
             media_type: "publish".into(),
             has_audio: true,
-            has_video: false,
+            has_video: video,
             audio_codec: Some("opus/48000/2".into()),
-            video_codec: None,
+            video_codec: video.then(|| "H264/90000".into()),
             viewers: Some(0),
             bitrate: 0,
             create_date: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
@@ -169,7 +177,7 @@ impl Handler<StartCall> for RestCalls {
         };
         self.starting.insert(call_id.clone());
         let id = Alphanumeric.sample_string(&mut rand::rng(), 26).to_lowercase();
-        let summary = Self::stream_summary(&name, &id);
+        let summary = Self::stream_summary(&name, &id, request.call.has_video);
         // REST terminating the stream comes here, and hangs up its call.
         let claim = self.registry.send(ClaimMediaSession { summary, owner: ctx.address().recipient() });
         Box::pin(claim.into_actor(self).map(move |claimed, act, ctx| {

@@ -5,16 +5,18 @@
 
 use super::address::{callee_uri, check_sip_user};
 use super::call_leg::{CallLeg, LegCodec, LegCommand, LegEvent, LegSockets, LegTarget};
+use super::video_leg::{VideoCommand, VideoEnds, VideoLeg};
 use super::call_outcome::{digit_of_dtmf_relay, dtmf_relay_body, status_of_final_response, transfer_status_of_sipfrag};
 use super::account::{AccountEvent, CloseAccount, SipAccount};
 use super::call_record::CallRecord;
 use super::gateway::{IncomingInvite, SipGateway};
-use crate::media::{CodecName, MediaFrame};
+use crate::media::{CodecName, MediaFrame, TrackCodec};
 use crate::media_context::MediaContext;
 use crate::metrics::Metrics;
-use crate::sdp::plain::{build_answer, build_offer, invite_codecs, AnswerSetup, Direction, LocalMedia, LocalSession, NegotiatedMedia, PlainSdp};
+use crate::sdp::plain::{build_answer, build_offer, invite_codecs, AnswerSetup, Direction, LocalCodec, LocalMedia, LocalSession, NegotiatedMedia, PlainSdp, RemoteMedia};
 use crate::sdp::SessionDescription;
 use crate::webrtc::peer_setup::{setup_call_answer, setup_call_offer, CallOffer, PeerSetup, SetupParams};
+use crate::stream::RequestKeyframe;
 use crate::webrtc_peer::{ApplyAnswer, PeerEvent, PeerEventKind, Role, StopPeer, WebRtcPeer};
 use crate::websdk::{CallCommand, CallInfo, CallRequest, CallStatus, DtmfType, ServerEvent, SipCredentials, TransferStatus};
 use actix::prelude::*;
@@ -33,6 +35,9 @@ use tracing::Span;
 
 /// Phone codecs the call can bridge: Opus as it is, the others through the transcoder.
 const PHONE_CODECS: &[CodecName] = &[CodecName::Opus, CodecName::Pcmu, CodecName::Pcma, CodecName::G722];
+/// Video passes through untranscoded: H.264, what streams, recordings and RTMP carry.
+const VIDEO_CODECS: &[CodecName] = &[CodecName::H264];
+const PHONE_AND_VIDEO_CODECS: &[CodecName] = &[CodecName::Opus, CodecName::Pcmu, CodecName::Pcma, CodecName::G722, CodecName::H264];
 /// Frames between the browser's peer and the leg, each way.
 const BROWSER_QUEUE: usize = 50;
 /// How long a DTMF digit sent as SIP INFO lasts.
@@ -87,6 +92,13 @@ pub struct SipDialog {
     sockets: Option<LegSockets>,
     rtp_port: u16,
     leg: Option<CallLeg>,
+    /// A to-stream call with `hasVideo`: its INVITE offers H.264 video on a socket pair of its own.
+    video_wanted: bool,
+    video_sockets: Option<LegSockets>,
+    video_port: u16,
+    video_leg: Option<VideoLeg>,
+    /// The phone's video, once agreed.
+    phone_video: Option<NegotiatedMedia>,
     local_session: LocalSession,
     /// The phone's codec, once agreed.
     phone: Option<NegotiatedMedia>,
@@ -157,6 +169,11 @@ impl SipDialog {
             sockets: None,
             rtp_port: 0,
             leg: None,
+            video_wanted: false,
+            video_sockets: None,
+            video_port: 0,
+            video_leg: None,
+            phone_video: None,
             local_session,
             phone: None,
             holding: false,
@@ -258,12 +275,24 @@ impl SipDialog {
     }
 
     fn bind_rtp(&mut self) -> Result<(), String> {
-        let gateway = &self.context.gateway;
-        let sockets = LegSockets::bind(gateway.settings.bind, gateway.rtp_ports.candidates())?;
-        gateway.rtp_ports.take(sockets.port);
+        let sockets = self.bind_port_pair()?;
         self.rtp_port = sockets.port;
         self.sockets = Some(sockets);
         Ok(())
+    }
+
+    fn bind_video(&mut self) -> Result<(), String> {
+        let sockets = self.bind_port_pair()?;
+        self.video_port = sockets.port;
+        self.video_sockets = Some(sockets);
+        Ok(())
+    }
+
+    fn bind_port_pair(&self) -> Result<LegSockets, String> {
+        let gateway = &self.context.gateway;
+        let sockets = LegSockets::bind(gateway.settings.bind, gateway.rtp_ports.candidates())?;
+        gateway.rtp_ports.take(sockets.port);
+        Ok(sockets)
     }
 
     fn start_outgoing(&mut self, request: CallRequest, ctx: &mut Context<Self>) -> Result<(), String> {
@@ -284,6 +313,7 @@ impl SipDialog {
         let (silent, nothing) = mpsc::channel(1);
         self.silent_browser = Some(silent);
         self.browser_channels = Some((nothing, frames));
+        self.video_wanted = request.has_video;
         if self.context.credentials.register_required {
             // REGISTER first (seed 001); the INVITE follows `Registered`.
             let account = SipAccount::new(self.context.credentials.clone(), self.context.gateway.clone(), ctx.address().recipient(), ctx.address().recipient());
@@ -291,13 +321,15 @@ impl SipDialog {
             self.invite_after_registration = Some(request);
             return Ok(());
         }
-        self.invite(request, &[CodecName::Opus], ctx)
+        self.invite_for_stream(request, ctx);
+        Ok(())
     }
 
     /// The INVITE of a REST call, as a browser's would be: its stream is Opus, so the phone
     /// codecs Opus becomes are offered.
     fn invite_for_stream(&mut self, request: CallRequest, ctx: &mut Context<Self>) {
-        if let Err(e) = self.invite(request, &[CodecName::Opus], ctx) {
+        let stream_codecs: &[CodecName] = if self.video_wanted { &[CodecName::Opus, CodecName::H264] } else { &[CodecName::Opus] };
+        if let Err(e) = self.invite(request, stream_codecs, ctx) {
             self.fail(e, ctx);
         }
     }
@@ -316,7 +348,16 @@ impl SipDialog {
         if audio.codecs.is_empty() {
             return Err("No common codecs: the SIP codecs settings leave nothing the browser's audio can become".into());
         }
-        let offer = build_offer(&self.local_session, &audio, None, &self.sip_sdp);
+        let mut video = None;
+        if self.video_wanted {
+            self.bind_video()?;
+            video = codecs.video_media(self.video_port, Direction::SendRecv);
+            if let Some(video) = &mut video {
+                video.codecs.retain(|c| VIDEO_CODECS.contains(&c.codec.name));
+            }
+            video = video.filter(|v| !v.codecs.is_empty());
+        }
+        let offer = build_offer(&self.local_session, &audio, video.as_ref(), &self.sip_sdp);
         let option = InviteOption {
             caller_display_name: request.visible_name.clone(),
             caller: parse_uri(&format!("sip:{}@{domain}", credentials.login))?,
@@ -395,15 +436,10 @@ impl SipDialog {
         let Some((pt, codec)) = audio.first_codec_among(PHONE_CODECS) else {
             return self.fail("No common codecs with the SIP side", ctx);
         };
-        let negotiated = NegotiatedMedia {
-            pt,
-            codec: codec.clone(),
-            telephone_event: audio.telephone_event_for(codec.clock_rate),
-            direction: audio.effective_direction().mirrored(),
-            rtp_target: audio.rtp_target(),
-            rtcp_target: audio.rtcp_target(),
-            remote_ptime: audio.ptime,
-        };
+        let negotiated = negotiated_from_answer(&audio, pt, codec.clone());
+        // Video when we offered it and the phone kept it; a call without goes on with audio.
+        let video = answer.as_ref().ok().and_then(|sdp| sdp.video()).filter(|v| self.video_sockets.is_some() && !v.is_rejected() && v.is_plain_rtp());
+        self.phone_video = video.and_then(|v| v.first_codec_among(VIDEO_CODECS).map(|(pt, codec)| negotiated_from_answer(v, pt, codec.clone())));
         match self.start_leg(negotiated, ctx) {
             Ok(()) => self.status(CallStatus::Established, ctx),
             Err(e) => self.fail(e, ctx),
@@ -479,6 +515,11 @@ impl SipDialog {
         let target = target_of(&audio);
         let activity = self.context.gateway.settings.rtp_activity_timeout;
         tracing::info!(parent: &self.span, codec = ?codec.name, remote = ?target.rtp, "call media up");
+        if let (Some(video), Some(sockets)) = (&self.phone_video, self.video_sockets.take()) {
+            tracing::info!(parent: &self.span, remote = ?video.rtp_target, "call video up");
+            let ends = VideoEnds { from_browser: None, to_browser: to_browser.clone(), browser_keyframes: None };
+            self.video_leg = Some(VideoLeg::start(sockets, video.pt, target_of(video), ends));
+        }
         let leg = CallLeg::start(&self.info.call_id, sockets, codec, target, activity, from_browser, to_browser, ctx.address().recipient())?;
         if let Some(listened) = &self.listened {
             leg.command(LegCommand::OnlyWhileListened(listened.clone()));
@@ -496,8 +537,16 @@ impl SipDialog {
         };
         self.local_session.session_version += 1;
         let direction = if hold { Direction::SendOnly } else { Direction::SendRecv };
-        let media = LocalMedia { port: self.rtp_port, codecs: vec![crate::sdp::plain::LocalCodec { pt: phone.pt, codec: phone.codec.clone() }], telephone_event: phone.telephone_event, direction, ptime: Some(20) };
-        let offer = build_offer(&self.local_session, &media, None, &self.sip_sdp);
+        let media = LocalMedia { port: self.rtp_port, codecs: vec![LocalCodec { pt: phone.pt, codec: phone.codec.clone() }], telephone_event: phone.telephone_event, direction, ptime: Some(20) };
+        // The video stream stays in the offer (an m-line is never dropped), held alike.
+        let video = self.phone_video.as_ref().map(|video| LocalMedia {
+            port: self.video_port,
+            codecs: vec![LocalCodec { pt: video.pt, codec: video.codec.clone() }],
+            telephone_event: None,
+            direction,
+            ptime: None,
+        });
+        let offer = build_offer(&self.local_session, &media, video.as_ref(), &self.sip_sdp);
         let headers = vec![Header::ContentType("application/sdp".into())];
         let reinvite = async move { dialog.reinvite(Some(headers), Some(offer.into_bytes())).await };
         ctx.spawn(reinvite.into_actor(self).map(move |result, act, ctx| match result {
@@ -564,8 +613,8 @@ impl SipDialog {
         let setup = AnswerSetup {
             session: self.local_session,
             audio_port: self.rtp_port,
-            video_port: None,
-            codecs: PHONE_CODECS,
+            video_port: self.phone_video.as_ref().map(|_| self.video_port),
+            codecs: if self.phone_video.is_some() { PHONE_AND_VIDEO_CODECS } else { PHONE_CODECS },
             direction,
             extra_lines: &self.sip_sdp,
         };
@@ -577,6 +626,9 @@ impl SipDialog {
                 let held = !target.sending || target.rtp.is_none();
                 if let Some(leg) = &self.leg {
                     leg.command(LegCommand::Retarget(target));
+                }
+                if let (Some(leg), Some(video)) = (&self.video_leg, &answer.video) {
+                    leg.command(VideoCommand::Retarget(target_of(video)));
                 }
                 let body = answer.sdp.into_bytes();
                 let headers = vec![Header::ContentType("application/sdp".into())];
@@ -605,6 +657,19 @@ fn browser_audio_codecs(offer: &str) -> Vec<CodecName> {
 fn check_credentials(credentials: &SipCredentials) -> Result<(), String> {
     check_sip_user("SIP login", &credentials.login)?;
     check_sip_user("SIP authentication name", &credentials.authentication_name)
+}
+
+/// One stream of the phone's answer to our offer, with the codec chosen from it.
+fn negotiated_from_answer(media: &RemoteMedia, pt: u8, codec: TrackCodec) -> NegotiatedMedia {
+    NegotiatedMedia {
+        pt,
+        telephone_event: media.telephone_event_for(codec.clock_rate),
+        codec,
+        direction: media.effective_direction().mirrored(),
+        rtp_target: media.rtp_target(),
+        rtcp_target: media.rtcp_target(),
+        remote_ptime: media.ptime,
+    }
 }
 
 fn target_of(audio: &NegotiatedMedia) -> LegTarget {
@@ -655,6 +720,11 @@ impl Actor for SipDialog {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.leg = None;
+        self.video_leg = None;
+        self.video_sockets = None;
+        if self.video_port != 0 {
+            self.context.gateway.rtp_ports.release(self.video_port);
+        }
         if let Some(account) = self.account.take() {
             account.do_send(CloseAccount);
         }
@@ -673,6 +743,16 @@ impl Actor for SipDialog {
                 event: ServerEvent::CallStatus(Box::new(CallInfo { status: CallStatus::Failed, info: Some("Call ended".into()), ..self.info.clone() })),
                 ended: true,
             });
+        }
+    }
+}
+
+/// The call's stream wants a picture to start from (a new viewer, a recording): the phone is asked.
+impl Handler<RequestKeyframe> for SipDialog {
+    type Result = ();
+    fn handle(&mut self, _: RequestKeyframe, _: &mut Context<Self>) {
+        if let Some(video) = &self.video_leg {
+            video.command(VideoCommand::Keyframe);
         }
     }
 }

@@ -1,0 +1,244 @@
+//! The video of a SIP call: its own RTP/RTCP socket pair carrying H.264 (RFC 6184, mode 1)
+//! both ways, no transcoding. The phone's packets become access units for the browser or the
+//! call's stream; the browser's frames become packets for the phone. Whichever side needs a
+//! picture to start from gets one asked for: the phone by RTCP PLI and FIR, the browser
+//! through its peer.
+
+use super::call_leg::{recv_or_wait, LegSockets, LegTarget};
+use crate::media::{MediaFrame, MediaKind};
+use crate::rtp::{
+    append_keyframe_request, is_keyframe_request, packetize_h264, parse_rtcp, write_receiver_report, write_sender_report, H264Depacketizer,
+    NtpTimestamp, RtpHeader, RtpPacket, SenderInfo, TimestampExtender, MAX_H264_PAYLOAD,
+};
+use crate::stream::RequestKeyframe;
+use actix::Recipient;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+/// H.264's RTP clock.
+const VIDEO_CLOCK: u32 = 90_000;
+/// Between RTCP reports (RFC 3550's minimum for a two-party session).
+const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+/// Keyframe requests to the phone at most this often: a keyframe takes a while to come.
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+
+pub enum VideoCommand {
+    /// Someone downstream needs a keyframe (a new viewer, a recorder starting).
+    Keyframe,
+    /// A re-INVITE changed where or whether video flows.
+    Retarget(LegTarget),
+}
+
+/// The running leg; dropping it stops the task and frees its sockets.
+pub struct VideoLeg {
+    commands: mpsc::Sender<VideoCommand>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Where the leg's video comes from and goes.
+pub struct VideoEnds {
+    /// The browser's H.264 frames; `None` for a call whose video only goes into a stream.
+    pub from_browser: Option<mpsc::Receiver<MediaFrame>>,
+    pub to_browser: mpsc::Sender<MediaFrame>,
+    /// Asks the browser for a keyframe when the phone wants one.
+    pub browser_keyframes: Option<Recipient<RequestKeyframe>>,
+}
+
+impl VideoLeg {
+    pub fn start(sockets: LegSockets, payload_type: u8, target: LegTarget, ends: VideoEnds) -> Self {
+        let (commands, command_rx) = mpsc::channel(8);
+        let leg = Leg {
+            rtp: sockets.rtp,
+            rtcp: sockets.rtcp,
+            payload_type,
+            target,
+            to_browser: ends.to_browser,
+            browser_keyframes: ends.browser_keyframes,
+            depacketizer: H264Depacketizer::new(),
+            timestamps: TimestampExtender::new(),
+            phone_ssrc: None,
+            last_keyframe_request: None,
+            fir_sequence: 0,
+            ssrc: rand::random(),
+            sequence: rand::random(),
+            timestamp_base: None,
+            last_timestamp: 0,
+            latched: false,
+            packet: Vec::with_capacity(1500),
+            packets_sent: 0,
+            octets_sent: 0,
+            cname: format!("ferrophone-{:08x}", rand::random::<u32>()),
+        };
+        let task = actix::spawn(leg.run(ends.from_browser, command_rx));
+        VideoLeg { commands, task }
+    }
+
+    pub fn command(&self, command: VideoCommand) -> bool {
+        self.commands.try_send(command).is_ok()
+    }
+}
+
+impl Drop for VideoLeg {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Leg {
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+    payload_type: u8,
+    target: LegTarget,
+    to_browser: mpsc::Sender<MediaFrame>,
+    browser_keyframes: Option<Recipient<RequestKeyframe>>,
+    depacketizer: H264Depacketizer,
+    timestamps: TimestampExtender,
+    /// The phone's video SSRC, which keyframe requests name.
+    phone_ssrc: Option<u32>,
+    last_keyframe_request: Option<Instant>,
+    fir_sequence: u8,
+    ssrc: u32,
+    sequence: u16,
+    /// The browser's first frame time and the RTP timestamp it became.
+    timestamp_base: Option<(u64, u32)>,
+    last_timestamp: u32,
+    /// Whether the source address of the phone's RTP has been taken as its target.
+    latched: bool,
+    packet: Vec<u8>,
+    packets_sent: u32,
+    octets_sent: u32,
+    cname: String,
+}
+
+impl Leg {
+    async fn run(mut self, mut from_browser: Option<mpsc::Receiver<MediaFrame>>, mut commands: mpsc::Receiver<VideoCommand>) {
+        let mut reports = tokio::time::interval(RTCP_INTERVAL);
+        reports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut rtp_buf = vec![0u8; 2048];
+        let mut rtcp_buf = vec![0u8; 1500];
+        loop {
+            tokio::select! {
+                received = self.rtp.recv_from(&mut rtp_buf) => {
+                    if let Ok((len, source)) = received {
+                        self.on_rtp(&rtp_buf[..len], source).await;
+                    }
+                }
+                received = self.rtcp.recv_from(&mut rtcp_buf) => {
+                    if let Ok((len, _)) = received {
+                        self.on_rtcp(&rtcp_buf[..len]);
+                    }
+                }
+                frame = recv_or_wait(&mut from_browser) => match frame {
+                    Some(frame) => self.send_frame(&frame).await,
+                    None => from_browser = None,
+                },
+                command = commands.recv() => match command {
+                    Some(VideoCommand::Keyframe) => self.request_keyframe(true).await,
+                    Some(VideoCommand::Retarget(target)) => {
+                        self.target = target;
+                        self.latched = false;
+                    }
+                    None => break,
+                },
+                _ = reports.tick() => self.send_report(false).await,
+            }
+        }
+    }
+
+    async fn on_rtp(&mut self, datagram: &[u8], source: SocketAddr) {
+        let Ok(packet) = RtpPacket::parse(datagram) else { return };
+        let header = packet.header;
+        if header.payload_type != self.payload_type {
+            return;
+        }
+        self.phone_ssrc = Some(header.ssrc);
+        if !self.latched && self.target.rtp.is_some() {
+            // Symmetric RTP: send where the phone's packets come from.
+            self.latched = true;
+            self.target.rtp = Some(source);
+        }
+        let (to_browser, timestamps) = (&self.to_browser, &mut self.timestamps);
+        self.depacketizer.push(header.sequence_number, header.timestamp, header.marker, packet.payload, |unit| {
+            let frame = MediaFrame {
+                kind: MediaKind::Video,
+                time: timestamps.extend(unit.timestamp),
+                clock_rate: VIDEO_CLOCK,
+                received: Instant::now(),
+                keyframe: unit.keyframe,
+                data: Arc::from(unit.data),
+            };
+            // A full queue loses this picture; the stream restarts its viewers at a keyframe.
+            let _ = to_browser.try_send(frame);
+        });
+        if self.depacketizer.take_keyframe_wanted() {
+            self.request_keyframe(false).await;
+        }
+    }
+
+    /// The phone asks for a keyframe: the browser is asked in turn.
+    fn on_rtcp(&mut self, datagram: &[u8]) {
+        if parse_rtcp(datagram).flatten().any(|packet| is_keyframe_request(&packet)) {
+            if let Some(browser) = &self.browser_keyframes {
+                browser.do_send(RequestKeyframe);
+            }
+        }
+    }
+
+    /// A PLI and a FIR to the phone, unless one went out a moment ago (`always` for a
+    /// downstream request, which must not be lost to the pacing of loss-driven ones).
+    async fn request_keyframe(&mut self, always: bool) {
+        let recent = self.last_keyframe_request.is_some_and(|at| at.elapsed() < KEYFRAME_REQUEST_INTERVAL);
+        if recent && !always {
+            return;
+        }
+        self.last_keyframe_request = Some(Instant::now());
+        self.send_report(true).await;
+    }
+
+    async fn send_frame(&mut self, frame: &MediaFrame) {
+        if frame.kind != MediaKind::Video {
+            return;
+        }
+        let (Some(target), true) = (self.target.rtp, self.target.sending) else { return };
+        // The browser's clock carries over, from a random start.
+        let (first, base) = *self.timestamp_base.get_or_insert((frame.time, rand::random()));
+        let timestamp = base.wrapping_add(frame.time.wrapping_sub(first) as u32);
+        self.last_timestamp = timestamp;
+        let payloads = packetize_h264(&frame.data, MAX_H264_PAYLOAD);
+        let count = payloads.len();
+        for (i, payload) in payloads.iter().enumerate() {
+            let header = RtpHeader { marker: i + 1 == count, payload_type: self.payload_type, sequence_number: self.sequence, timestamp, ssrc: self.ssrc };
+            self.sequence = self.sequence.wrapping_add(1);
+            header.write_packet(payload, &mut self.packet);
+            if self.rtp.send_to(&self.packet, target).await.is_ok() {
+                self.packets_sent = self.packets_sent.wrapping_add(1);
+                self.octets_sent = self.octets_sent.wrapping_add(payload.len() as u32);
+            }
+        }
+    }
+
+    /// A sender report while we send, a receiver report otherwise; with a keyframe request
+    /// for the phone's video when `asking`.
+    async fn send_report(&mut self, asking: bool) {
+        let Some(target) = self.target.rtcp else { return };
+        if self.packets_sent > 0 && self.target.sending {
+            let info = SenderInfo {
+                ntp_timestamp: NtpTimestamp::from_system_time(std::time::SystemTime::now()),
+                rtp_timestamp: self.last_timestamp,
+                packet_count: self.packets_sent,
+                octet_count: self.octets_sent,
+            };
+            write_sender_report(self.ssrc, &info, &[], &self.cname, &mut self.packet);
+        } else {
+            write_receiver_report(self.ssrc, &[], &self.cname, &mut self.packet);
+        }
+        if asking {
+            append_keyframe_request(self.ssrc, self.phone_ssrc.unwrap_or(0), self.fir_sequence, &mut self.packet);
+            self.fir_sequence = self.fir_sequence.wrapping_add(1);
+        }
+        let _ = self.rtcp.send_to(&self.packet, target).await;
+    }
+}

@@ -1,0 +1,83 @@
+//! A phone's H.264 video as sipp replays it (`play_pcap_video`): ffmpeg encodes a test
+//! pattern and sends it as RTP (its own RFC 6184 packetizer, not ours) to a socket of the
+//! test, and the packets are written to a pcap file with their RTP timing.
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// The RTP payload type the pcap's packets carry; the sipp scenario's SDP names it.
+pub const VIDEO_PT: u8 = 96;
+
+/// `seconds` of `width`x`height` H.264 (baseline, a keyframe every second) at 15 frames a
+/// second, as RTP packets in a pcap at `file`. Returns how many packets it holds.
+pub fn h264_rtp_pcap(file: &Path, seconds: u32, width: u32, height: u32) -> usize {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let mut ffmpeg = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc=size={width}x{height}:rate=15:duration={seconds}"))
+        .args(["-c:v", "libx264", "-profile:v", "baseline", "-g", "15", "-bf", "0", "-pix_fmt", "yuv420p"])
+        .args(["-f", "rtp", "-payload_type", &VIDEO_PT.to_string(), "-pkt_size", "1200"])
+        .arg(format!("rtp://127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null()) // the SDP it prints
+        .spawn()
+        .unwrap();
+    let mut packets = Vec::new();
+    let mut buf = [0u8; 2048];
+    // ffmpeg encodes faster than real time and sends as it goes; silence means it is done.
+    while let Ok(len) = socket.recv(&mut buf) {
+        packets.push(buf[..len].to_vec());
+        if let Ok(Some(_)) = ffmpeg.try_wait() {
+            socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        }
+    }
+    assert!(ffmpeg.wait().unwrap().success(), "ffmpeg could not send the test video");
+    std::fs::write(file, pcap(&packets)).unwrap();
+    packets.len()
+}
+
+/// A pcap (Ethernet link type) of UDP datagrams from 127.0.0.1:6000 to 127.0.0.1:6002, each
+/// stamped with its RTP timestamp (90 kHz) from the first.
+fn pcap(packets: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for field in [0xa1b2_c3d4u32.to_le_bytes().to_vec(), 2u16.to_le_bytes().to_vec(), 4u16.to_le_bytes().to_vec()] {
+        out.extend_from_slice(&field);
+    }
+    out.extend_from_slice(&[0; 8]); // time zone, accuracy
+    out.extend_from_slice(&65_535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    let rtp_time = |p: &[u8]| u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
+    let first = packets.first().map_or(0, |p| rtp_time(p));
+    for payload in packets {
+        let micros = u64::from(rtp_time(payload).wrapping_sub(first)) * 1_000_000 / 90_000;
+        let frame = ethernet_ipv4_udp(payload);
+        out.extend_from_slice(&((micros / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((micros % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&frame);
+    }
+    out
+}
+
+fn ethernet_ipv4_udp(payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0u8; 12];
+    frame.extend_from_slice(&0x0800u16.to_be_bytes());
+    let total = (20 + 8 + payload.len()) as u16;
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+    let sum = ip.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum::<u32>();
+    let checksum = !((sum & 0xffff) + (sum >> 16)) as u16;
+    ip[10..12].copy_from_slice(&checksum.to_be_bytes());
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&6000u16.to_be_bytes());
+    frame.extend_from_slice(&6002u16.to_be_bytes());
+    frame.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(payload);
+    frame
+}
