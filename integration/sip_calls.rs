@@ -1,15 +1,20 @@
 //! The browser as a SIP phone (spec §4) against sipp: outgoing and incoming calls with audio
 //! both ways (Opus in the browser, G.711 at the phone), busy and cancelled calls, hold, DTMF,
-//! transfer, a phone that goes silent, and calls that cannot start.
+//! transfer, a phone that goes silent, calls that cannot start, and H.264 video both ways.
 
 use crate::common::audio_check::level_and_pitch;
 use crate::common::kamailio::Kamailio;
-use crate::common::sipp::{scenario, Sipp};
+use crate::common::media_check::{decode_errors, probe_streams};
+use crate::common::sipp::{free_udp_pair, scenario, Sipp};
+use crate::common::video_pcap::{h264_rtp_pcap, VIDEO_PT};
 use crate::common::Server;
-use ferrophone::load::encoded_media::encode_tone;
-use ferrophone::load::phone::{answer_next_call, call, connect_phone};
+use ferrophone::load::encoded_media::{encode_clip, encode_tone};
+use ferrophone::load::phone::{answer_next_call, call, connect_phone, video_call};
+use ferrophone::load::synthetic_media::VideoCodec;
 use ferrophone::load::webrtc_client::OpusChannels;
 use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -345,4 +350,79 @@ async fn a_wideband_phone_talks_g722_and_puts_the_browser_on_hold() {
     assert!(g722.len() > 100, "the phone gets G.722: {} packets", g722.len());
     let pitch = g722_pitch(&g722);
     assert!((pitch - 440.0).abs() < 20.0, "and in it the browser's 440 Hz: {pitch} Hz");
+}
+
+/// Pictures in a raw H.264 file and their size, as ffprobe decodes them.
+fn decoded_pictures(file: &Path) -> (u64, u64, u64) {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames,width,height", "-of", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let probed: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    let stream = &probed["streams"][0];
+    let number = |v: &Value| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or(0);
+    (number(&stream["nb_read_frames"]), number(&stream["width"]), number(&stream["height"]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_call_carries_h264_both_ways() {
+    let server = Server::start_with(&[QUIET]);
+    let dir = std::env::temp_dir().join(format!("ferrophone-video-phone-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The phone's camera: sipp replays 320x240 H.264. Its screen: ffmpeg takes the RTP the
+    // server sends to the video port of the phone's SDP and keeps it as a raw H.264 file.
+    let pcap = dir.join("phone-camera.pcap");
+    h264_rtp_pcap(&pcap, 10, 320, 240);
+    let screen_port = free_udp_pair();
+    let sdp = dir.join("phone-screen.sdp");
+    std::fs::write(&sdp, format!("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=screen\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video {screen_port} RTP/AVP {VIDEO_PT}\r\na=rtpmap:{VIDEO_PT} H264/90000\r\na=fmtp:{VIDEO_PT} packetization-mode=1\r\n")).unwrap();
+    let screen_file = dir.join("phone-saw.h264");
+    let mut screen = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp", "-analyzeduration", "0", "-i"])
+        .arg(&sdp)
+        .args(["-c", "copy", "-f", "h264", "-y"])
+        .arg(&screen_file)
+        .stderr(std::fs::File::create(dir.join("screen.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let scenario = scenario("uas_video.xml").replace("@VIDEO_PCAP@", pcap.to_str().unwrap()).replace("[media_port+2]", &screen_port.to_string());
+    let mut phone = Sipp::start(&scenario, None, &[]);
+
+    // The browser's camera: 160x120, so that each side's picture is told from the other's.
+    let clip = Arc::new(encode_clip(3, 160, 120, 15, 440.0, VideoCodec::H264, OpusChannels::Mono).unwrap());
+    let browser = connect_phone(&server.ws_url(), direct_account("1001", phone.sip_port)).await.unwrap();
+    let mut running = video_call(browser, "phone", clip).await.unwrap();
+    running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
+    tokio::time::sleep(4 * SECOND).await;
+    running.send("hangup", json!({}));
+    running.wait_status("FINISH", 5 * SECOND).await.unwrap();
+    let report = running.end(5 * SECOND).await.unwrap();
+    assert_eq!(phone.wait(10 * SECOND), 0, "the phone was offered H.264 and got its BYE: {}", phone.errors());
+    // The server's RTCP BYE ends the phone's video: ffmpeg finishes its file and exits.
+    let deadline = std::time::Instant::now() + 5 * SECOND;
+    while screen.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = screen.kill();
+            panic!("the phone's screen got no RTCP BYE: {}", std::fs::read_to_string(dir.join("screen.log")).unwrap_or_default());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The browser saw the phone's picture, from a keyframe on.
+    assert!(report.received_video.len() >= 30, "about 15 pictures a second for 4 s, got {}", report.received_video.len());
+    assert!(report.received_video[0].1, "the browser's picture starts at a keyframe");
+    let browser_saw = dir.join("browser-saw.h264");
+    std::fs::write(&browser_saw, report.received_video.iter().flat_map(|(p, _)| p.clone()).collect::<Vec<u8>>()).unwrap();
+    let (pictures, width, height) = decoded_pictures(&browser_saw);
+    assert_eq!((width, height), (320, 240), "the phone's camera");
+    assert!(pictures >= 30, "{pictures} pictures decode");
+    assert_eq!(decode_errors(&browser_saw), "");
+
+    // The phone saw the browser's.
+    let (pictures, width, height) = decoded_pictures(&screen_file);
+    assert_eq!((width, height), (160, 120), "the browser's camera, {:?}", probe_streams(screen_file.to_str().unwrap()));
+    assert!(pictures >= 30, "{pictures} of {} pictures reached the phone and decode", report.sent_video);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -63,6 +63,8 @@ pub struct PeerEvent {
 pub enum PeerEventKind {
     /// ICE and DTLS are up: media can flow.
     Connected,
+    /// A call's browser side has no picture to start from: its video source should send a keyframe.
+    KeyframeWanted,
     Ended(PeerEnd),
 }
 
@@ -79,8 +81,13 @@ pub enum Role {
 enum Side {
     Publisher { frames: mpsc::Sender<MediaFrame>, last_keyframe_request: Option<Instant> },
     Player { subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe>, waiting_keyframe: bool },
-    Call { to_call: mpsc::Sender<MediaFrame>, pending: Option<SdpPendingOffer> },
+    /// `picture_started`: a keyframe of the call's video went to the browser, so the rest decodes;
+    /// until then the call is asked for one, at most every [`KEYFRAME_WANTED_INTERVAL`].
+    Call { to_call: mpsc::Sender<MediaFrame>, pending: Option<SdpPendingOffer>, picture_started: bool, last_keyframe_wanted: Option<Instant> },
 }
+
+/// How often a call's browser side asks again for the keyframe it waits for.
+const KEYFRAME_WANTED_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct WebRtcPeer {
     id: u64,
@@ -122,7 +129,9 @@ impl WebRtcPeer {
             Role::Player { frames, subscription, stream, unsubscribe } => {
                 (Side::Player { subscription, stream, unsubscribe, waiting_keyframe: setup.video.is_some() }, Some(frames))
             }
-            Role::Call { to_call, from_call, pending } => (Side::Call { to_call, pending }, Some(from_call)),
+            Role::Call { to_call, from_call, pending } => {
+                (Side::Call { to_call, pending, picture_started: false, last_keyframe_wanted: None }, Some(from_call))
+            }
         };
         let span = tracing::info_span!("peer", id = %media_session_id);
         WebRtcPeer {
@@ -296,13 +305,24 @@ impl WebRtcPeer {
             MediaKind::Video => self.video.as_ref(),
         };
         let Some(track) = track else { return Ok(()) };
-        if let Side::Player { waiting_keyframe, .. } = &mut self.side {
-            if frame.kind == MediaKind::Video && *waiting_keyframe {
+        match &mut self.side {
+            Side::Player { waiting_keyframe, .. } if frame.kind == MediaKind::Video && *waiting_keyframe => {
                 if !frame.keyframe {
                     return Ok(());
                 }
                 *waiting_keyframe = false;
             }
+            Side::Call { picture_started, last_keyframe_wanted, .. } if frame.kind == MediaKind::Video && !*picture_started => {
+                if !frame.keyframe {
+                    if last_keyframe_wanted.is_none_or(|at| at.elapsed() >= KEYFRAME_WANTED_INTERVAL) {
+                        *last_keyframe_wanted = Some(Instant::now());
+                        let _ = self.owner.try_send(PeerEvent { media_session_id: self.media_session_id.clone(), kind: PeerEventKind::KeyframeWanted });
+                    }
+                    return Ok(());
+                }
+                *picture_started = true;
+            }
+            _ => {}
         }
         let (mid, pt) = (track.mid, track.pt);
         let Some(clock) = Frequency::new(frame.clock_rate) else { return Ok(()) };

@@ -1,8 +1,11 @@
 //! The browser side of a SIP call, as the WebSDK's phone page drives it: `call` with an offer
-//! or `answer` to the server's offer, then Opus both ways while the test or load command
-//! watches the call's statuses and sends `hangup`, `hold`, `sendDtmf` or `transfer`.
+//! or `answer` to the server's offer, then Opus (and, on a video call, H.264) both ways while
+//! the test or load command watches the call's statuses and sends `hangup`, `hold`,
+//! `sendDtmf` or `transfer`.
 
+use super::encoded_media::EncodedClip;
 use super::signalling::{ServerMessage, Signalling};
+use super::synthetic_media::VideoCodec;
 use super::webrtc_client::{ClientPeer, OpusChannels, Role};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -21,6 +24,9 @@ pub struct CallReport {
     pub sent: u64,
     /// When the first audio came back, from the start of media.
     pub first_audio: Option<Duration>,
+    /// Video access units received, and whether each is a keyframe.
+    pub received_video: Vec<(Vec<u8>, bool)>,
+    pub sent_video: u64,
 }
 
 /// A call in progress: its messages come out of `next`, commands go in with `send`.
@@ -39,11 +45,24 @@ pub async fn connect_phone(url: &str, sip: Value) -> Result<Signalling, String> 
 }
 
 /// Places a call to `callee`; returns once the server answered the browser's offer.
-pub async fn call(mut signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u8>>>) -> Result<RunningCall, String> {
-    let (mut peer, offer) = ClientPeer::offer(Role::Call, Some(OpusChannels::Mono), None).await?;
+pub async fn call(signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u8>>>) -> Result<RunningCall, String> {
+    place_call(signalling, callee, audio, None).await
+}
+
+/// Places a video call to `callee`, sending the clip's H.264 pictures as the camera.
+pub async fn video_call(signalling: Signalling, callee: &str, clip: Arc<EncodedClip>) -> Result<RunningCall, String> {
+    if clip.codec != VideoCodec::H264 {
+        return Err("calls carry H.264 video".into());
+    }
+    place_call(signalling, callee, Arc::new(clip.audio.clone()), Some(clip)).await
+}
+
+async fn place_call(mut signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u8>>>, camera: Option<Arc<EncodedClip>>) -> Result<RunningCall, String> {
+    let video = camera.as_ref().map(|_| VideoCodec::H264);
+    let (mut peer, offer) = ClientPeer::offer(Role::Call, Some(OpusChannels::Mono), video).await?;
     let call_id = format!("call-{:016x}", rand::random::<u64>());
     let caller = signalling.user_data["sipLogin"].clone();
-    let request = json!({"callId": call_id, "incoming": false, "hasVideo": false, "hasAudio": true, "status": "PENDING",
+    let request = json!({"callId": call_id, "incoming": false, "hasVideo": camera.is_some(), "hasAudio": true, "status": "PENDING",
         "mediaProvider": "WebRTC", "sdp": offer, "caller": caller, "callee": callee});
     signalling.send("call", request).await?;
     let sent_at = Instant::now();
@@ -61,7 +80,7 @@ pub async fn call(mut signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u
             return Err(format!("call failed: {}", early.last().map(|m| m.payload().to_string()).unwrap_or_default()));
         }
     }
-    Ok(run(signalling, peer, call_id, audio, early, sent_at))
+    Ok(run(signalling, peer, call_id, audio, camera, early, sent_at))
 }
 
 /// Waits for the next incoming call and answers it.
@@ -97,11 +116,19 @@ pub async fn answer_next_call(mut signalling: Signalling, audio: Arc<Vec<Vec<u8>
     let request = json!({"callId": call_id, "incoming": true, "hasVideo": true, "hasAudio": true, "status": "PENDING",
         "mediaProvider": "WebRTC", "sdp": answer});
     signalling.send("answer", request).await?;
-    Ok(run(signalling, peer, call_id, audio, early, Instant::now()))
+    Ok(run(signalling, peer, call_id, audio, None, early, Instant::now()))
 }
 
 /// Drives the call: media both ways, messages out, commands in, until `finish` or the end.
-fn run(mut signalling: Signalling, mut peer: ClientPeer, call_id: String, audio: Arc<Vec<Vec<u8>>>, early: Vec<ServerMessage>, sent_at: Instant) -> RunningCall {
+fn run(
+    mut signalling: Signalling,
+    mut peer: ClientPeer,
+    call_id: String,
+    audio: Arc<Vec<Vec<u8>>>,
+    camera: Option<Arc<EncodedClip>>,
+    early: Vec<ServerMessage>,
+    sent_at: Instant,
+) -> RunningCall {
     let (messages_in, messages) = mpsc::unbounded_channel();
     let (commands, mut commands_rx) = mpsc::unbounded_channel::<(String, Value)>();
     for message in early {
@@ -110,9 +137,11 @@ fn run(mut signalling: Signalling, mut peer: ClientPeer, call_id: String, audio:
     let id = call_id.clone();
     let task = tokio::spawn(async move {
         let mid = peer.audio.ok_or("the call has no audio")?;
+        let camera = camera.zip(peer.video);
         let mut report = CallReport::default();
         let mut connected = false;
         let mut next_audio = Instant::now();
+        let mut next_video = Instant::now();
         let mut media_start = None;
         loop {
             let now = Instant::now();
@@ -121,13 +150,28 @@ fn run(mut signalling: Signalling, mut peer: ClientPeer, call_id: String, audio:
                 report.sent += 1;
                 next_audio += Duration::from_millis(20);
             }
-            let wake = if connected { next_audio } else { now + Duration::from_millis(50) };
+            if let (true, Some((clip, video_mid))) = (connected && now >= next_video, &camera) {
+                let picture = clip.video[report.sent_video as usize % clip.video.len()].0.clone();
+                peer.write(*video_mid, report.sent_video * u64::from(90_000 / clip.fps), 90_000, picture)?;
+                report.sent_video += 1;
+                next_video += Duration::from_secs(1) / clip.fps;
+            }
+            let wake = match (&camera, connected) {
+                (_, false) => now + Duration::from_millis(50),
+                (Some(_), true) => next_audio.min(next_video),
+                (None, true) => next_audio,
+            };
             tokio::select! {
                 event = peer.next_event(wake) => match event? {
                     Some(Event::Connected) => {
                         connected = true;
                         next_audio = Instant::now();
+                        next_video = Instant::now();
                         media_start = Some(Instant::now());
+                    }
+                    Some(Event::MediaData(data)) if Some(data.mid) == peer.video => {
+                        let keyframe = matches!(data.codec_extra, str0m::format::CodecExtra::H264(extra) if extra.is_keyframe);
+                        report.received_video.push((data.data.to_vec(), keyframe));
                     }
                     Some(Event::MediaData(data)) => {
                         if report.received.is_empty() {

@@ -352,6 +352,8 @@ impl Handler<PeerEvent> for ClientSession {
         let _entered = self.span.clone().entered();
         match msg.kind {
             PeerEventKind::Connected => tracing::debug!(media_session_id = %msg.media_session_id, "media connected"),
+            // Only a call's browser side asks; a stream's players wait on their stream.
+            PeerEventKind::KeyframeWanted => {}
             PeerEventKind::Ended(why) => {
                 let status = if why == PeerEnd::PublisherStopped { status::STOPPED } else { status::FAILED };
                 self.end_stream(&msg.media_session_id, status, &why.info(), ctx);

@@ -86,6 +86,8 @@ pub enum LegCommand {
     /// The phone's audio is only worth transcoding while this is true (a call's stream has
     /// subscribers); meanwhile it is read and dropped.
     OnlyWhileListened(Arc<AtomicBool>),
+    /// The browser's video frames go on to the call's video leg.
+    ForwardVideo(mpsc::Sender<MediaFrame>),
 }
 
 /// The running leg; dropping it stops the task and frees its ports.
@@ -148,6 +150,8 @@ struct Leg {
     to_browser: mpsc::Sender<MediaFrame>,
     /// See `LegCommand::OnlyWhileListened`.
     listened: Option<Arc<AtomicBool>>,
+    /// See `LegCommand::ForwardVideo`.
+    video: Option<mpsc::Sender<MediaFrame>>,
     events: Recipient<LegEvent>,
     jitter: JitterBuffer,
     dtmf_in: DtmfReceiver,
@@ -193,6 +197,7 @@ impl Leg {
             transcoder,
             to_browser,
             listened: None,
+            video: None,
             events,
             jitter,
             dtmf_in: DtmfReceiver::new(),
@@ -246,6 +251,7 @@ impl Leg {
                         self.last_rtp = Instant::now();
                     }
                     Some(LegCommand::OnlyWhileListened(flag)) => self.listened = Some(flag),
+                    Some(LegCommand::ForwardVideo(video)) => self.video = Some(video),
                     None => break,
                 },
                 _ = tick.tick() => self.on_tick().await,
@@ -279,6 +285,9 @@ impl Leg {
 
     async fn on_browser_frame(&mut self, frame: MediaFrame) {
         if frame.kind != MediaKind::Audio {
+            if let Some(video) = &self.video {
+                let _ = video.try_send(frame);
+            }
             return;
         }
         match &self.transcoder {

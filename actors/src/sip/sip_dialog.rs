@@ -92,7 +92,8 @@ pub struct SipDialog {
     sockets: Option<LegSockets>,
     rtp_port: u16,
     leg: Option<CallLeg>,
-    /// A to-stream call with `hasVideo`: its INVITE offers H.264 video on a socket pair of its own.
+    /// A call with video (`hasVideo`, and for a browser an offer with H.264): its INVITE offers
+    /// H.264 on a socket pair of its own.
     video_wanted: bool,
     video_sockets: Option<LegSockets>,
     video_port: u16,
@@ -299,10 +300,15 @@ impl SipDialog {
         check_credentials(&self.context.credentials)?;
         // TRYING at once: until a status arrives, the SDK's hangup() sends nothing (spec §4.7).
         self.status(CallStatus::Trying, ctx);
-        let setup = setup_call_answer(&self.peer_params(&request.sdp)).map_err(|e| e.info())?;
+        let setup = setup_call_answer(&self.peer_params(&request.sdp), request.has_video).map_err(|e| e.info())?;
         self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: setup.answer.clone() });
+        // Video when the browser asked for it and its offer has H.264 to pass through.
+        self.video_wanted = setup.video.is_some();
         self.start_browser(setup, None, ctx);
-        let offered = browser_audio_codecs(&request.sdp);
+        let mut offered = browser_audio_codecs(&request.sdp);
+        if self.video_wanted {
+            offered.push(CodecName::H264);
+        }
         self.invite(request, &offered, ctx)
     }
 
@@ -515,12 +521,27 @@ impl SipDialog {
         let target = target_of(&audio);
         let activity = self.context.gateway.settings.rtp_activity_timeout;
         tracing::info!(parent: &self.span, codec = ?codec.name, remote = ?target.rtp, "call media up");
+        // The browser's video reaches the video leg through the audio leg, which gets all its frames.
+        let mut browser_video = None;
         if let (Some(video), Some(sockets)) = (&self.phone_video, self.video_sockets.take()) {
             tracing::info!(parent: &self.span, remote = ?video.rtp_target, "call video up");
-            let ends = VideoEnds { from_browser: None, to_browser: to_browser.clone(), browser_keyframes: None };
+            let browser_keyframes = self.browser.clone().map(Addr::recipient);
+            let from_browser = browser_keyframes.is_some().then(|| {
+                let (to_video, from_browser) = mpsc::channel(BROWSER_QUEUE);
+                browser_video = Some(to_video);
+                from_browser
+            });
+            let ends = VideoEnds { from_browser, to_browser: to_browser.clone(), browser_keyframes };
             self.video_leg = Some(VideoLeg::start(sockets, video.pt, target_of(video), ends));
+            // The phone's picture starts at a keyframe of the browser's.
+            if let Some(browser) = &self.browser {
+                browser.do_send(RequestKeyframe);
+            }
         }
         let leg = CallLeg::start(&self.info.call_id, sockets, codec, target, activity, from_browser, to_browser, ctx.address().recipient())?;
+        if let Some(to_video) = browser_video {
+            leg.command(LegCommand::ForwardVideo(to_video));
+        }
         if let Some(listened) = &self.listened {
             leg.command(LegCommand::OnlyWhileListened(listened.clone()));
         }
@@ -873,8 +894,14 @@ impl Handler<AnswerCall> for SipDialog {
 impl Handler<PeerEvent> for SipDialog {
     type Result = ();
     fn handle(&mut self, event: PeerEvent, ctx: &mut Context<Self>) {
-        if let PeerEventKind::Ended(why) = event.kind {
-            self.fail(why.info(), ctx);
+        match event.kind {
+            PeerEventKind::Ended(why) => self.fail(why.info(), ctx),
+            PeerEventKind::KeyframeWanted => {
+                if let Some(video) = &self.video_leg {
+                    video.command(VideoCommand::Keyframe);
+                }
+            }
+            PeerEventKind::Connected => {}
         }
     }
 }

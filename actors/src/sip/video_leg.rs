@@ -7,7 +7,7 @@
 use super::call_leg::{recv_or_wait, LegSockets, LegTarget};
 use crate::media::{MediaFrame, MediaKind};
 use crate::rtp::{
-    append_keyframe_request, is_keyframe_request, packetize_h264, parse_rtcp, write_receiver_report, write_sender_report, H264Depacketizer,
+    append_keyframe_request, append_rtcp_bye, is_keyframe_request, packetize_h264, parse_rtcp, write_receiver_report, write_sender_report, H264Depacketizer,
     NtpTimestamp, RtpHeader, RtpPacket, SenderInfo, TimestampExtender, MAX_H264_PAYLOAD,
 };
 use crate::stream::RequestKeyframe;
@@ -32,10 +32,9 @@ pub enum VideoCommand {
     Retarget(LegTarget),
 }
 
-/// The running leg; dropping it stops the task and frees its sockets.
+/// The running leg; dropping it ends the task, which says RTCP BYE to the phone and frees its sockets.
 pub struct VideoLeg {
     commands: mpsc::Sender<VideoCommand>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 /// Where the leg's video comes from and goes.
@@ -72,18 +71,12 @@ impl VideoLeg {
             octets_sent: 0,
             cname: format!("ferrophone-{:08x}", rand::random::<u32>()),
         };
-        let task = actix::spawn(leg.run(ends.from_browser, command_rx));
-        VideoLeg { commands, task }
+        actix::spawn(leg.run(ends.from_browser, command_rx));
+        VideoLeg { commands }
     }
 
     pub fn command(&self, command: VideoCommand) -> bool {
         self.commands.try_send(command).is_ok()
-    }
-}
-
-impl Drop for VideoLeg {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 
@@ -146,6 +139,16 @@ impl Leg {
                 _ = reports.tick() => self.send_report(false).await,
             }
         }
+        self.say_bye().await;
+    }
+
+    /// The call is over: a last report with a BYE (RFC 3550 §6.6), on which receivers such as
+    /// ffmpeg end the stream at once.
+    async fn say_bye(&mut self) {
+        let Some(target) = self.target.rtcp else { return };
+        write_receiver_report(self.ssrc, &[], &self.cname, &mut self.packet);
+        append_rtcp_bye(self.ssrc, Some("call ended"), &mut self.packet);
+        let _ = self.rtcp.send_to(&self.packet, target).await;
     }
 
     async fn on_rtp(&mut self, datagram: &[u8], source: SocketAddr) {
@@ -155,8 +158,10 @@ impl Leg {
             return;
         }
         self.phone_ssrc = Some(header.ssrc);
-        if !self.latched && self.target.rtp.is_some() {
-            // Symmetric RTP: send where the phone's packets come from.
+        // A phone whose video comes from another address than its SDP gives is behind NAT:
+        // send where its packets come from. One on its own address is taken at its word, as
+        // some send video from another port than they receive it on.
+        if !self.latched && self.target.rtp.is_some_and(|sdp| sdp.ip() != source.ip()) {
             self.latched = true;
             self.target.rtp = Some(source);
         }

@@ -110,10 +110,10 @@ fn parse(offer: &str) -> Result<SessionDescription, SetupError> {
 }
 
 /// A SIP call's browser side from the browser's offer (an outgoing call): audio both ways in
-/// Opus, which the call transcodes for the phone.
-pub fn setup_call_answer(params: &SetupParams) -> Result<PeerSetup, SetupError> {
+/// Opus, which the call transcodes for the phone; `with_video`, H.264 both ways as well.
+pub fn setup_call_answer(params: &SetupParams, with_video: bool) -> Result<PeerSetup, SetupError> {
     let offer = parse(params.offer)?;
-    build(params, choose_call_codecs(&offer), true)
+    build(params, choose_call_codecs(&offer, with_video), true)
 }
 
 /// A SIP call's browser side for an incoming call: the server offers Opus audio both ways
@@ -282,17 +282,22 @@ mod tests {
     }
 
     #[test]
-    fn a_call_answer_carries_opus_both_ways_and_no_video() {
+    fn a_call_answer_carries_opus_both_ways_and_video_only_when_asked() {
         let identity = DtlsIdentity::generate();
         let sendrecv = PUBLISH.replace("a=sendonly", "a=sendrecv");
-        let setup = setup_call_answer(&params(&sendrecv, &identity)).unwrap();
+        let with_video = setup_call_answer(&params(&sendrecv, &identity), true).unwrap();
+        let video = with_video.video.as_ref().expect("video negotiated");
+        assert_eq!((video.codec.name, video.codec.profile_level_id()), (CodecName::H264, Some(0x42e01f)));
+        let (_, video_section) = with_video.answer.split_once("m=video").unwrap();
+        assert!(video_section.contains("a=sendrecv") && video_section.contains("H264/90000"), "{video_section}");
+        let setup = setup_call_answer(&params(&sendrecv, &identity), false).unwrap();
         let (audio, video) = setup.answer.split_once("m=video").unwrap();
         assert_eq!(rtpmaps(audio), ["a=rtpmap:111 opus/48000/2"]);
         assert!(audio.contains("a=sendrecv"), "{}", setup.answer);
         assert!(video.trim_start().starts_with("0 ") || video.contains("a=inactive"), "video is declined: {video}");
         assert!(setup.video.is_none());
         // A browser that only publishes cannot be a phone.
-        assert_eq!(setup_call_answer(&params(PUBLISH, &identity)).err(), Some(SetupError::NoCommonCodecs));
+        assert_eq!(setup_call_answer(&params(PUBLISH, &identity), false).err(), Some(SetupError::NoCommonCodecs));
     }
 
     #[test]
