@@ -42,10 +42,12 @@ async function startKamailio(users, port, upstreamPort) {
   return { port, log: () => fs.readFileSync(path.join(dir, 'kamailio.log'), 'utf8'), stop: stopper(proc, dir) };
 }
 
-/** sipp running `scenario` (a file of integration/sip_scenarios) with its SIP on `sipPort`, RTP on `mediaPort`. */
-function startSipp(scenario, { remote, sipPort, mediaPort, args = [] }) {
+/** sipp running `scenario` (a file of integration/sip_scenarios, with each `replace` key put in its value) with its SIP on `sipPort`, RTP on `mediaPort`. */
+function startSipp(scenario, { remote, sipPort, mediaPort, args = [], replace = {} }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sipp-'));
-  fs.copyFileSync(path.join(SCENARIOS, scenario), path.join(dir, 'scenario.xml'));
+  let text = fs.readFileSync(path.join(SCENARIOS, scenario), 'utf8');
+  for (const [from, to] of Object.entries(replace)) text = text.split(from).join(to);
+  fs.writeFileSync(path.join(dir, 'scenario.xml'), text);
   // The 440 Hz tone sipp's rtp_stream plays, as raw µ-law.
   execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000:duration=10',
     '-ac', '1', '-c:a', 'pcm_mulaw', '-f', 'mulaw', path.join(dir, 'tone440.ul')]);
@@ -59,7 +61,8 @@ function startSipp(scenario, { remote, sipPort, mediaPort, args = [] }) {
   return {
     /** sipp's exit code once its scenario ends (0: it went as scripted). */
     async result(timeoutMs = 30000) {
-      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`sipp ${scenario} did not finish:\n${read('messages.log').slice(-3000)}`)), timeoutMs));
+      // unref: a pending deadline must not keep the test process alive after the race.
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`sipp ${scenario} did not finish:\n${read('messages.log').slice(-3000)}`)), timeoutMs).unref());
       return Promise.race([exited, timeout]);
     },
     messages: () => read('messages.log'),
