@@ -426,3 +426,34 @@ async fn a_video_call_carries_h264_both_ways() {
     assert!(pictures >= 30, "{pictures} of {} pictures reached the phone and decode", report.sent_video);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_video_call_shows_the_phones_picture_in_the_browser() {
+    let server = Server::start_with(&[QUIET]);
+    let dir = std::env::temp_dir().join(format!("ferrophone-video-caller-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pcap = dir.join("caller-camera.pcap");
+    h264_rtp_pcap(&pcap, 10, 176, 144);
+    let browser = connect_phone(&server.ws_url(), direct_account("1001", 5060)).await.unwrap();
+    let remote = format!("127.0.0.1:{}", server.ports.sip);
+    let scenario = scenario("uac_video.xml").replace("@VIDEO_PCAP@", pcap.to_str().unwrap());
+    let mut phone = Sipp::start(&scenario, Some(remote), &["-s", "1001", "-d", "5000"]);
+    let mut running = answer_next_call(browser, tone(), 10 * SECOND).await.unwrap();
+    let incoming = running.next(SECOND).await.unwrap();
+    assert_eq!(incoming.payload()["hasVideo"], json!(true), "{}", incoming.payload());
+    running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
+    running.wait_status("FINISH", 15 * SECOND).await.unwrap();
+    let report = running.end(5 * SECOND).await.unwrap();
+    assert_eq!(phone.wait(10 * SECOND), 0, "the phone's video was answered: {}", phone.errors());
+
+    assert!(report.received_video.len() >= 30, "about 15 pictures a second, got {}", report.received_video.len());
+    assert!(report.received_video[0].1, "the browser's picture starts at a keyframe");
+    let browser_saw = dir.join("browser-saw.h264");
+    std::fs::write(&browser_saw, report.received_video.iter().flat_map(|(p, _)| p.clone()).collect::<Vec<u8>>()).unwrap();
+    let (pictures, width, height) = decoded_pictures(&browser_saw);
+    assert_eq!((width, height), (176, 144), "the caller's camera");
+    assert!(pictures >= 30, "{pictures} pictures decode");
+    assert_eq!(decode_errors(&browser_saw), "");
+    let _ = std::fs::remove_dir_all(&dir);
+}

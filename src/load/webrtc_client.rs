@@ -92,22 +92,20 @@ impl ClientPeer {
         Ok((peer, offer.to_sdp_string()))
     }
 
-    /// A peer that answers the server's offer (an incoming call), and its answer.
+    /// A peer that answers the server's offer (an incoming call), and its answer: Opus, and H.264
+    /// when the server offers video, as a browser with a camera does.
     pub async fn answer(offer: &str) -> Result<(ClientPeer, String), String> {
         let params = FormatParams { min_p_time: Some(10), use_inband_fec: Some(true), ..Default::default() };
-        let mut config = Rtc::builder().clear_codecs();
+        let mut config = Rtc::builder().clear_codecs().enable_h264(true);
         config.codec_config().add_config(Pt::from(111), None, Codec::Opus, Frequency::FORTY_EIGHT_KHZ, Some(2), params);
         let now = Instant::now();
         let mut rtc = config.build(now);
         let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(|e| format!("udp bind: {e}"))?;
         let local = udp.local_addr().map_err(|e| e.to_string())?;
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
-        let audio = ferrophone_actors::sdp::SessionDescription::parse(offer)
-            .map_err(|e| e.to_string())?
-            .media
-            .iter()
-            .find(|m| m.kind == "audio")
-            .and_then(|m| m.mid().map(Mid::from));
+        let sections = ferrophone_actors::sdp::SessionDescription::parse(offer).map_err(|e| e.to_string())?.media;
+        let mid_of = |kind: &str| sections.iter().find(|m| m.kind == kind).and_then(|m| m.mid().map(Mid::from));
+        let (audio, video) = (mid_of("audio"), mid_of("video"));
         let offer = str0m::change::SdpOffer::from_sdp_string(offer).map_err(|e| format!("offer: {e}"))?;
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| format!("offer: {e}"))?;
         let peer = ClientPeer {
@@ -118,7 +116,7 @@ impl ClientPeer {
             events: VecDeque::new(),
             pending: None,
             audio,
-            video: None,
+            video,
             counting_only: false,
             counter: RtpCounter::default(),
         };

@@ -304,6 +304,7 @@ impl SipDialog {
         self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: setup.answer.clone() });
         // Video when the browser asked for it and its offer has H.264 to pass through.
         self.video_wanted = setup.video.is_some();
+        self.info.has_video = self.video_wanted;
         self.start_browser(setup, None, ctx);
         let mut offered = browser_audio_codecs(&request.sdp);
         if self.video_wanted {
@@ -458,7 +459,17 @@ impl SipDialog {
             ctx.add_stream(dialog_states(states));
         }
         self.bind_rtp()?;
-        let CallOffer { setup, pending } = setup_call_offer(&self.peer_params("")).map_err(|e| e.info())?;
+        // A phone that offers H.264 video gets the browser's asked for too.
+        let phone_offers_video = match self.setup.as_ref() {
+            Some(Setup::Incoming { offer, .. }) => offer.video().is_some_and(|v| !v.is_rejected() && v.is_plain_rtp() && v.first_codec_among(VIDEO_CODECS).is_some()),
+            _ => false,
+        };
+        if phone_offers_video {
+            self.video_wanted = true;
+            self.info.has_video = true;
+            self.bind_video()?;
+        }
+        let CallOffer { setup, pending } = setup_call_offer(&self.peer_params(""), phone_offers_video).map_err(|e| e.info())?;
         // setRemoteSDP before notifyIncomingCall, then RING (spec §4.5).
         self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: setup.answer.clone() });
         self.start_browser(setup, Some(pending), ctx);
@@ -478,6 +489,9 @@ impl SipDialog {
         };
         let Some(browser) = self.browser.clone() else { return };
         self.sip_sdp = request.sip_sdp.clone();
+        // Video for the phone only if the browser took the video we offered it.
+        let browser_video = SessionDescription::parse(&request.sdp).is_ok_and(|sdp| sdp.media.iter().any(|m| m.kind == "video" && m.port != 0));
+        let video_port = (self.video_sockets.is_some() && browser_video).then_some(self.video_port);
         ctx.spawn(browser.send(ApplyAnswer { sdp: request.sdp }).into_actor(self).map(move |applied, act, ctx| {
             match applied {
                 Ok(Ok(())) => {}
@@ -487,8 +501,8 @@ impl SipDialog {
             let setup = AnswerSetup {
                 session: act.local_session,
                 audio_port: act.rtp_port,
-                video_port: None,
-                codecs: PHONE_CODECS,
+                video_port,
+                codecs: PHONE_AND_VIDEO_CODECS,
                 direction: Direction::SendRecv,
                 extra_lines: &act.sip_sdp,
             };
@@ -496,6 +510,7 @@ impl SipDialog {
                 Ok(answer) => answer,
                 Err(e) => return act.fail(e.0, ctx),
             };
+            act.phone_video = answer.video.clone();
             if let Some(dialog) = &act.dialog {
                 if let Err(e) = dialog.accept(Some(vec![Header::ContentType("application/sdp".into())]), Some(answer.sdp.into_bytes())) {
                     return act.fail(format!("SIP error: {e}"), ctx);

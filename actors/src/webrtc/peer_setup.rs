@@ -116,26 +116,33 @@ pub fn setup_call_answer(params: &SetupParams, with_video: bool) -> Result<PeerS
     build(params, choose_call_codecs(&offer, with_video), true)
 }
 
-/// A SIP call's browser side for an incoming call: the server offers Opus audio both ways
-/// (`setRemoteSDP` before `notifyIncomingCall`); the browser's answer comes with `answer`.
+/// A SIP call's browser side for an incoming call: the server offers Opus audio both ways, and
+/// H.264 video when the phone offered it (`setRemoteSDP` before `notifyIncomingCall`); the
+/// browser's answer comes with `answer`.
 pub struct CallOffer {
     /// `answer` holds the server's offer here; the tracks are what it offers.
     pub setup: PeerSetup,
     pub pending: SdpPendingOffer,
 }
 
-/// The Opus payload type the server offers, as browsers number it.
+/// The Opus and H.264 payload types the server offers, as browsers number them.
 const CALL_OPUS_PT: u8 = 111;
+const CALL_H264_PT: u8 = 102;
 
-pub fn setup_call_offer(params: &SetupParams) -> Result<CallOffer, SetupError> {
+pub fn setup_call_offer(params: &SetupParams, with_video: bool) -> Result<CallOffer, SetupError> {
     let opus = TrackCodec { name: CodecName::Opus, clock_rate: 48_000, channels: Some(2), fmtp: "minptime=10;useinbandfec=1".into() };
-    let offered = OfferedCodec { mid: String::new(), pt: CALL_OPUS_PT, rtx: None, codec: opus };
-    let (mut rtc, ice_ufrag) = new_rtc(params, &ChosenCodecs { audio: Some(offered.clone()), video: None }, true)?;
+    let h264 = TrackCodec { name: CodecName::H264, clock_rate: 90_000, channels: None, fmtp: "packetization-mode=1;profile-level-id=42e01f".into() };
+    let audio = OfferedCodec { mid: String::new(), pt: CALL_OPUS_PT, rtx: None, codec: opus };
+    let video = with_video.then(|| OfferedCodec { mid: String::new(), pt: CALL_H264_PT, rtx: None, codec: h264 });
+    let (mut rtc, ice_ufrag) = new_rtc(params, &ChosenCodecs { audio: Some(audio.clone()), video: video.clone() }, true)?;
     let mut change = rtc.sdp_api();
-    let mid = change.add_media(str0m::media::MediaKind::Audio, Direction::SendRecv, Some(params.stream_id.to_owned()), None, None);
+    let stream_id = Some(params.stream_id.to_owned());
+    let audio_mid = change.add_media(str0m::media::MediaKind::Audio, Direction::SendRecv, stream_id.clone(), None, None);
+    let video_mid = video.as_ref().map(|_| change.add_media(str0m::media::MediaKind::Video, Direction::SendRecv, stream_id, None, None));
     let (offer, pending) = change.apply().ok_or_else(|| SetupError::Rejected("nothing to offer".into()))?;
-    let audio = NegotiatedTrack { mid, pt: Pt::from(CALL_OPUS_PT), codec: offered.codec };
-    let setup = PeerSetup { rtc, answer: offer.to_sdp_string(), ice_ufrag, audio: Some(audio), video: None };
+    let audio = NegotiatedTrack { mid: audio_mid, pt: Pt::from(CALL_OPUS_PT), codec: audio.codec };
+    let video = video.zip(video_mid).map(|(video, mid)| NegotiatedTrack { mid, pt: Pt::from(CALL_H264_PT), codec: video.codec });
+    let setup = PeerSetup { rtc, answer: offer.to_sdp_string(), ice_ufrag, audio: Some(audio), video };
     Ok(CallOffer { setup, pending })
 }
 
@@ -303,9 +310,12 @@ mod tests {
     #[test]
     fn a_call_offer_takes_the_browsers_answer() {
         let identity = DtlsIdentity::generate();
-        let CallOffer { mut setup, pending } = setup_call_offer(&params("", &identity)).unwrap();
+        let CallOffer { setup: audio_only, .. } = setup_call_offer(&params("", &identity), false).unwrap();
+        assert!(!audio_only.answer.contains("m=video") && audio_only.video.is_none(), "{}", audio_only.answer);
+        let CallOffer { mut setup, pending } = setup_call_offer(&params("", &identity), true).unwrap();
         let offer = setup.answer.clone();
         assert!(offer.contains("a=rtpmap:111 opus/48000/2") && offer.contains("a=sendrecv") && offer.contains("a=ice-lite"), "{offer}");
+        assert!(offer.contains("a=rtpmap:102 H264/90000") && offer.contains("profile-level-id=42e01f"), "video for a phone that offers it: {offer}");
         assert!(offer.contains("a=setup:actpass"), "{offer}");
         // A browser-like peer answers it.
         let mut browser = Rtc::builder().build(Instant::now());
