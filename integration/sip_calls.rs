@@ -365,12 +365,30 @@ fn decoded_pictures(file: &Path) -> (u64, u64, u64) {
     (number(&stream["nb_read_frames"]), number(&stream["width"]), number(&stream["height"]))
 }
 
+/// A fresh scratch directory of one test.
+fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ferrophone-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The browser's received pictures start at a keyframe and decode as `size`, 30 or more of them.
+fn assert_browser_saw(pictures: &[(Vec<u8>, bool)], dir: &Path, size: (u64, u64)) {
+    assert!(pictures.len() >= 30, "about 15 pictures a second, got {}", pictures.len());
+    assert!(pictures[0].1, "the browser's picture starts at a keyframe");
+    let file = dir.join("browser-saw.h264");
+    std::fs::write(&file, pictures.iter().flat_map(|(p, _)| p.clone()).collect::<Vec<u8>>()).unwrap();
+    let (decoded, width, height) = decoded_pictures(&file);
+    assert_eq!((width, height), size, "the phone's camera");
+    assert!(decoded >= 30, "{decoded} pictures decode");
+    assert_eq!(decode_errors(&file), "");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_video_call_carries_h264_both_ways() {
     let server = Server::start_with(&[QUIET]);
-    let dir = std::env::temp_dir().join(format!("ferrophone-video-phone-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("video-phone");
     // The phone's camera: sipp replays 320x240 H.264. Its screen: ffmpeg takes the RTP the
     // server sends to the video port of the phone's SDP and keeps it as a raw H.264 file.
     let pcap = dir.join("phone-camera.pcap");
@@ -411,14 +429,7 @@ async fn a_video_call_carries_h264_both_ways() {
     }
 
     // The browser saw the phone's picture, from a keyframe on.
-    assert!(report.received_video.len() >= 30, "about 15 pictures a second for 4 s, got {}", report.received_video.len());
-    assert!(report.received_video[0].1, "the browser's picture starts at a keyframe");
-    let browser_saw = dir.join("browser-saw.h264");
-    std::fs::write(&browser_saw, report.received_video.iter().flat_map(|(p, _)| p.clone()).collect::<Vec<u8>>()).unwrap();
-    let (pictures, width, height) = decoded_pictures(&browser_saw);
-    assert_eq!((width, height), (320, 240), "the phone's camera");
-    assert!(pictures >= 30, "{pictures} pictures decode");
-    assert_eq!(decode_errors(&browser_saw), "");
+    assert_browser_saw(&report.received_video, &dir, (320, 240));
 
     // The phone saw the browser's.
     let (pictures, width, height) = decoded_pictures(&screen_file);
@@ -430,9 +441,7 @@ async fn a_video_call_carries_h264_both_ways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incoming_video_call_shows_the_phones_picture_in_the_browser() {
     let server = Server::start_with(&[QUIET]);
-    let dir = std::env::temp_dir().join(format!("ferrophone-video-caller-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("video-caller");
     let pcap = dir.join("caller-camera.pcap");
     h264_rtp_pcap(&pcap, 10, 176, 144);
     let browser = connect_phone(&server.ws_url(), direct_account("1001", 5060)).await.unwrap();
@@ -447,13 +456,6 @@ async fn an_incoming_video_call_shows_the_phones_picture_in_the_browser() {
     let report = running.end(5 * SECOND).await.unwrap();
     assert_eq!(phone.wait(10 * SECOND), 0, "the phone's video was answered: {}", phone.errors());
 
-    assert!(report.received_video.len() >= 30, "about 15 pictures a second, got {}", report.received_video.len());
-    assert!(report.received_video[0].1, "the browser's picture starts at a keyframe");
-    let browser_saw = dir.join("browser-saw.h264");
-    std::fs::write(&browser_saw, report.received_video.iter().flat_map(|(p, _)| p.clone()).collect::<Vec<u8>>()).unwrap();
-    let (pictures, width, height) = decoded_pictures(&browser_saw);
-    assert_eq!((width, height), (176, 144), "the caller's camera");
-    assert!(pictures >= 30, "{pictures} pictures decode");
-    assert_eq!(decode_errors(&browser_saw), "");
+    assert_browser_saw(&report.received_video, &dir, (176, 144));
     let _ = std::fs::remove_dir_all(&dir);
 }
