@@ -178,18 +178,55 @@ async fn a_call_stream_pushed_to_nginx_is_aac_carrying_the_phone() {
     // Hanging up ends the stream, and with it the push; nginx keeps what it got.
     assert_eq!(call_rest(&server, "terminate", &json!({"callId": "push-1"})).0, 200);
     assert_eq!(phone.wait(10 * SECOND), 0, "{}", phone.errors());
+    assert_nginx_got_the_tone(&nginx, "rtmp_call_stream1").await;
+}
+
+/// nginx finished its recording of `name` once the push ended, and it carries the phone's 440 Hz.
+async fn assert_nginx_got_the_tone(nginx: &Nginx, name: &str) {
     let deadline = Instant::now() + 10 * SECOND;
     let file = loop {
-        let done = nginx.hooks().lines().any(|l| l.contains("/on_publish_done") && l.contains("name=rtmp_call_stream1"));
-        if let (true, Some(file)) = (done, nginx.recordings("rtmp_call_stream1").pop()) {
+        let done = nginx.hooks().lines().any(|l| l.contains("/on_publish_done") && l.contains(&format!("name={name}")));
+        if let (true, Some(file)) = (done, nginx.recordings(name).pop()) {
             break file;
         }
-        assert!(Instant::now() < deadline, "no finished recording");
+        assert!(Instant::now() < deadline, "no finished recording of {name}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(decode_errors(&file), "", "the recording decodes cleanly");
     let tone = band_level(&file, 1.0, 2.0, 440);
     assert!(tone > -30.0, "the phone's 440 Hz is in the pushed audio: {tone} dB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtmp_url_on_startup_forwards_the_call_to_an_rtmp_server() {
+    let nginx = Nginx::start();
+    let server = Server::start_with(&[QUIET]);
+    let mut phone = Sipp::start(&scenario("uas_talks.xml"), None, &[]);
+    let mut body = startup_body("fwd-1", "", phone.sip_port);
+    body.as_object_mut().unwrap().remove("toStream");
+    body["rtmpStream"] = "sip_fwd".into();
+    // No name for the call's stream, or an RTMP URL that is none: 400, and nothing starts.
+    body["rtmpUrl"] = "http://127.0.0.1/live".into();
+    assert_eq!(call_rest(&server, "startup", &body).0, 400);
+    let mut unnamed = body.clone();
+    unnamed.as_object_mut().unwrap().remove("rtmpStream");
+    unnamed["rtmpUrl"] = nginx.rtmp_url("live").into();
+    let (code, text) = call_rest(&server, "startup", &unnamed);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("rtmpStream"), "{text}");
+
+    body["rtmpUrl"] = nginx.rtmp_url("live").into();
+    assert_eq!(call_rest(&server, "startup", &body).0, 200);
+    let call = wait_call(&server, "fwd-1", "ESTABLISHED").await;
+    assert_eq!(call["streamName"], "sip_fwd", "the call's stream is named rtmpStream: {call}");
+    let pushes = server.rest_json("POST", "/rest-api/push/find", Some(r#"{"streamName":"rtmp_sip_fwd"}"#));
+    assert_eq!(pushes[0]["rtmpUrl"], nginx.rtmp_url("live"), "{pushes}");
+    let live = probe_streams(&format!("{}/rtmp_sip_fwd", nginx.rtmp_url("live")));
+    assert!(live.iter().any(|s| s["codec_name"] == "aac"), "{live:?}");
+    tokio::time::sleep(3 * SECOND).await;
+    assert_eq!(call_rest(&server, "terminate", &json!({"callId": "fwd-1"})).0, 200);
+    assert_eq!(phone.wait(10 * SECOND), 0, "{}", phone.errors());
+    assert_nginx_got_the_tone(&nginx, "rtmp_sip_fwd").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,9 @@ pub struct PushRequest {
     pub muted: bool,
     /// The video scaled to this size (`width`, `height` of the request), else as published.
     pub size: Option<(u32, u32)>,
+    /// The name the RTMP server gets (before the naming rules), when not the stream's own: a
+    /// REST call's `rtmpStream`.
+    pub rtmp_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +58,8 @@ pub async fn start_push(
         prefix: settings.naming.prefix.clone(),
         full_url: request.full_url.unwrap_or(settings.naming.full_url),
     };
-    let target = RtmpTarget::resolve(&request.rtmp_url, &request.stream_name, &rules).map_err(|e| PushError::BadUrl(e.to_string()))?;
+    let rtmp_name = request.rtmp_name.as_deref().unwrap_or(&request.stream_name);
+    let target = RtmpTarget::resolve(&request.rtmp_url, rtmp_name, &rules).map_err(|e| PushError::BadUrl(e.to_string()))?;
     let stream = registry
         .send(FindStream { name: request.stream_name.clone() })
         .await

@@ -1,10 +1,11 @@
 //! `/rest-api/call/*`: SIP calls placed and controlled by REST (rest-api.md §3, seed 001), and
-//! their media as a stream (`toStream`).
+//! their media as a stream (`toStream`), forwarded to an RTMP server (`rtmpUrl`).
 
 use super::body::RestBody;
 use super::{json_ok, void_ok, RestError};
 use crate::app_state::AppState;
 use actix_web::{web, HttpResponse};
+use ferrophone_actors::rtmp::target::RtmpTarget;
 use ferrophone_actors::sip::rest_calls::{ControlCall, FindCalls, RestCallError, RestCallRequest, StartCall};
 use ferrophone_actors::websdk::{CallCommand, CallRequest, SipCredentials};
 use serde_json::Value;
@@ -28,7 +29,14 @@ pub async fn startup(state: web::Data<AppState>, body: RestBody) -> Result<HttpR
         None => 5060,
         Some(text) => text.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| RestError::bad_request(format!("sipPort must be a port number, not '{text}'")))?,
     };
-    let to_stream = body.optional_string("toStream")?.filter(|s| !s.is_empty());
+    // `rtmpUrl` forwards the call's stream (`toStream`, else one named `rtmpStream`) to RTMP.
+    let rtmp_url = body.optional_string("rtmpUrl")?.filter(|u| !u.is_empty());
+    let rtmp_stream = body.optional_string("rtmpStream")?.filter(|s| !s.is_empty());
+    let to_stream = body.optional_string("toStream")?.filter(|s| !s.is_empty()).or_else(|| rtmp_url.as_ref().and(rtmp_stream.clone()));
+    if let Some(url) = &rtmp_url {
+        let name = to_stream.as_deref().ok_or_else(|| RestError::bad_request("rtmpUrl needs rtmpStream (or toStream) to name the call's stream"))?;
+        RtmpTarget::resolve(url, rtmp_stream.as_deref().unwrap_or(name), &state.media.push.naming).map_err(|e| RestError::bad_request(e.to_string()))?;
+    }
     if let Some(name) = &to_stream {
         if name.chars().any(|c| c.is_control() || c == '/') || name.contains("..") {
             return Err(RestError::bad_request(format!("'{name}' cannot name a stream")));
@@ -55,7 +63,8 @@ pub async fn startup(state: web::Data<AppState>, body: RestBody) -> Result<HttpR
         custom: None,
     };
     let app_key = body.optional_string("appKey")?.unwrap_or_else(|| "defaultApp".into());
-    let request = RestCallRequest { call, credentials, to_stream, app_key };
+    let rtmp = rtmp_url.map(|url| (url, rtmp_stream));
+    let request = RestCallRequest { call, credentials, to_stream, rtmp, app_key };
     match state.rest_calls.send(StartCall(request)).await.map_err(unavailable)? {
         Ok(()) => Ok(void_ok()),
         Err(e @ (RestCallError::DuplicateCallId | RestCallError::StreamNameInUse(_))) => Err(RestError::conflict(e.to_string())),

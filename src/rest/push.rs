@@ -54,7 +54,7 @@ pub async fn startup(state: web::Data<AppState>, body: RestBody) -> Result<HttpR
         Some(other) => return Err(RestError::bad_request(format!("Unknown options.action '{other}': mute or sound_on"))),
     };
     let size = video_size(&body)?;
-    let request = PushRequest { stream_name, rtmp_url, full_url, options, muted, size };
+    let request = PushRequest { stream_name, rtmp_url, full_url, options, muted, size, rtmp_name: None };
     let (mut summary, transponder) = start_push(state.registry.clone(), state.media.clone(), state.metrics.clone(), request)
         .await
         .map_err(|e| match e {

@@ -190,6 +190,7 @@ impl ClientSession {
                 options: serde_json::json!({}),
                 muted: false,
                 size: None,
+                rtmp_name: None,
             };
             let started = start_push(self.registry.clone(), self.media.clone(), self.metrics.clone(), push);
             let span = self.span.clone();

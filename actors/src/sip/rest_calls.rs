@@ -9,6 +9,7 @@ use super::call_record::CallRecord;
 use super::sip_dialog::{CallContext, CallControl, CallNews, SipDialog};
 use crate::client_session::record;
 use crate::media::{CodecName, MediaFrame, StreamTracks, TrackCodec};
+use crate::push::{start_push, PushRequest};
 use crate::sdp::plain::local_track_codec;
 use crate::media_context::MediaContext;
 use crate::metrics::Metrics;
@@ -32,6 +33,8 @@ pub struct RestCallRequest {
     pub credentials: SipCredentials,
     /// Publish the call's audio as a stream of this name.
     pub to_stream: Option<String>,
+    /// `rtmpUrl` (and `rtmpStream`, the name there): the call's stream is pushed there from the start.
+    pub rtmp: Option<(String, Option<String>)>,
     pub app_key: String,
 }
 
@@ -127,9 +130,28 @@ impl RestCalls {
                 let _ = record(&self.media, media_session_id, name, addr.clone());
             }
             self.registry.do_send(StreamPublished { media_session_id: media_session_id.clone(), name: name.clone(), stream: addr });
+            if let Some((rtmp_url, rtmp_name)) = request.rtmp {
+                self.forward_to_rtmp(name.clone(), rtmp_url, rtmp_name, ctx);
+            }
         }
         self.calls.insert(call_id, RestCall { dialog, info, record: CallRecord::new(), stream, app_key: request.app_key, ended: false });
         Ok(())
+    }
+
+    /// `rtmpUrl` on `/call/startup`: the call's stream is pushed as `/push/startup` would (and
+    /// listed in `/push/find`); it ends with the call. A push that cannot start is logged.
+    fn forward_to_rtmp(&self, stream_name: String, rtmp_url: String, rtmp_name: Option<String>, ctx: &mut Context<Self>) {
+        let push = PushRequest { stream_name, rtmp_url, full_url: None, options: serde_json::json!({}), muted: false, size: None, rtmp_name };
+        let started = start_push(self.registry.clone(), self.media.clone(), self.metrics.clone(), push);
+        ctx.spawn(
+            async move {
+                match started.await {
+                    Ok((push, _)) => tracing::info!(push = %push.media_session_id, url = %push.rtmp_url, name = %push.stream_name, "call forwarded to RTMP"),
+                    Err(e) => tracing::warn!("call not forwarded to RTMP: {e}"),
+                }
+            }
+            .into_actor(self),
+        );
     }
 
     fn stream_summary(name: &str, media_session_id: &str, video: bool) -> StreamSummary {
