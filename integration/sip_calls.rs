@@ -5,8 +5,8 @@
 use crate::common::audio_check::level_and_pitch;
 use crate::common::kamailio::Kamailio;
 use crate::common::media_check::{decode_errors, probe_streams};
-use crate::common::sipp::{free_udp_pair, scenario, Sipp};
-use crate::common::video_pcap::{h264_rtp_pcap, VIDEO_PT};
+use crate::common::sipp::{scenario, Sipp};
+use crate::common::video_pcap::{h264_rtp_pcap, VideoScreen};
 use crate::common::Server;
 use ferrophone::load::encoded_media::{encode_clip, encode_tone};
 use ferrophone::load::phone::{answer_next_call, call, connect_phone, video_call};
@@ -393,19 +393,8 @@ async fn a_video_call_carries_h264_both_ways() {
     // server sends to the video port of the phone's SDP and keeps it as a raw H.264 file.
     let pcap = dir.join("phone-camera.pcap");
     h264_rtp_pcap(&pcap, 10, 320, 240);
-    let screen_port = free_udp_pair();
-    let sdp = dir.join("phone-screen.sdp");
-    std::fs::write(&sdp, format!("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=screen\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video {screen_port} RTP/AVP {VIDEO_PT}\r\na=rtpmap:{VIDEO_PT} H264/90000\r\na=fmtp:{VIDEO_PT} packetization-mode=1\r\n")).unwrap();
-    let screen_file = dir.join("phone-saw.h264");
-    let mut screen = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp", "-analyzeduration", "0", "-i"])
-        .arg(&sdp)
-        .args(["-c", "copy", "-f", "h264", "-y"])
-        .arg(&screen_file)
-        .stderr(std::fs::File::create(dir.join("screen.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let scenario = scenario("uas_video.xml").replace("@VIDEO_PCAP@", pcap.to_str().unwrap()).replace("[media_port+2]", &screen_port.to_string());
+    let screen = VideoScreen::start(&dir);
+    let scenario = scenario("uas_video.xml").replace("@VIDEO_PCAP@", pcap.to_str().unwrap()).replace("[media_port+2]", &screen.port.to_string());
     let mut phone = Sipp::start(&scenario, None, &[]);
 
     // The browser's camera: 160x120, so that each side's picture is told from the other's.
@@ -419,14 +408,7 @@ async fn a_video_call_carries_h264_both_ways() {
     let report = running.end(5 * SECOND).await.unwrap();
     assert_eq!(phone.wait(10 * SECOND), 0, "the phone was offered H.264 and got its BYE: {}", phone.errors());
     // The server's RTCP BYE ends the phone's video: ffmpeg finishes its file and exits.
-    let deadline = std::time::Instant::now() + 5 * SECOND;
-    while screen.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = screen.kill();
-            panic!("the phone's screen got no RTCP BYE: {}", std::fs::read_to_string(dir.join("screen.log")).unwrap_or_default());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let screen_file = screen.ended(5 * SECOND).await;
 
     // The browser saw the phone's picture, from a keyframe on.
     assert_browser_saw(&report.received_video, &dir, (320, 240));

@@ -1,11 +1,14 @@
-//! A phone's H.264 video as sipp replays it (`play_pcap_video`): ffmpeg encodes a test
-//! pattern and sends it as RTP (its own RFC 6184 packetizer, not ours) to a socket of the
-//! test, and the packets are written to a pcap file with their RTP timing.
+//! A video phone's camera and screen. Its camera is H.264 as sipp replays it
+//! (`play_pcap_video`): ffmpeg encodes a test pattern and sends it as RTP (its own RFC 6184
+//! packetizer, not ours) to a socket of the test, and the packets are written to a pcap file
+//! with their RTP timing. Its screen is ffmpeg receiving the RTP the server sends it (its own
+//! depacketizer) into a raw H.264 file, until the server's RTCP BYE.
 
+use super::sipp::free_udp_pair;
 use std::net::UdpSocket;
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 /// The RTP payload type the pcap's packets carry; the sipp scenario's SDP names it.
 pub const VIDEO_PT: u8 = 96;
@@ -80,4 +83,49 @@ fn ethernet_ipv4_udp(payload: &[u8]) -> Vec<u8> {
     frame.extend_from_slice(&[0, 0]);
     frame.extend_from_slice(payload);
     frame
+}
+
+/// ffmpeg keeping the H.264 sent to 127.0.0.1:`port` (RTCP on the port above) as a raw file.
+pub struct VideoScreen {
+    pub port: u16,
+    file: PathBuf,
+    log: PathBuf,
+    ffmpeg: Child,
+}
+
+impl VideoScreen {
+    /// Listens on a free port pair; its file and log go into `dir`.
+    pub fn start(dir: &Path) -> VideoScreen {
+        let port = free_udp_pair();
+        let sdp = dir.join("phone-screen.sdp");
+        let media = format!("m=video {port} RTP/AVP {VIDEO_PT}\r\na=rtpmap:{VIDEO_PT} H264/90000\r\na=fmtp:{VIDEO_PT} packetization-mode=1\r\n");
+        std::fs::write(&sdp, format!("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=screen\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n{media}")).unwrap();
+        let (file, log) = (dir.join("phone-saw.h264"), dir.join("screen.log"));
+        let ffmpeg = Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp", "-analyzeduration", "0", "-i"])
+            .arg(&sdp)
+            .args(["-c", "copy", "-f", "h264", "-y"])
+            .arg(&file)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        VideoScreen { port, file, log, ffmpeg }
+    }
+
+    /// Waits for ffmpeg to end on its own (the server's RTCP BYE) and returns its file.
+    pub async fn ended(mut self, within: Duration) -> PathBuf {
+        let deadline = Instant::now() + within;
+        while self.ffmpeg.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "the phone's screen got no RTCP BYE: {}", std::fs::read_to_string(&self.log).unwrap_or_default());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.file.clone()
+    }
+}
+
+impl Drop for VideoScreen {
+    fn drop(&mut self) {
+        let _ = self.ffmpeg.kill();
+        let _ = self.ffmpeg.wait();
+    }
 }
