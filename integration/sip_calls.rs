@@ -6,7 +6,7 @@ use crate::common::audio_check::level_and_pitch;
 use crate::common::kamailio::Kamailio;
 use crate::common::media_check::{decode_errors, probe_streams};
 use crate::common::sipp::{scenario, Sipp};
-use crate::common::video_pcap::{h264_rtp_pcap, VideoScreen};
+use crate::common::video_pcap::{video_rtp_pcap, PhoneVideo, VideoScreen};
 use crate::common::Server;
 use ferrophone::load::encoded_media::{encode_clip, encode_tone};
 use ferrophone::load::phone::{answer_next_call, call, connect_phone, video_call};
@@ -374,31 +374,32 @@ fn scratch_dir(tag: &str) -> std::path::PathBuf {
 }
 
 /// The browser's received pictures start at a keyframe and decode as `size`, 30 or more of them.
-fn assert_browser_saw(pictures: &[(Vec<u8>, bool)], dir: &Path, size: (u64, u64)) {
+fn assert_browser_saw(pictures: &[(Vec<u8>, bool)], dir: &Path, codec: PhoneVideo, size: (u16, u16)) {
     assert!(pictures.len() >= 30, "about 15 pictures a second, got {}", pictures.len());
     assert!(pictures[0].1, "the browser's picture starts at a keyframe");
-    let file = dir.join("browser-saw.h264");
-    std::fs::write(&file, pictures.iter().flat_map(|(p, _)| p.clone()).collect::<Vec<u8>>()).unwrap();
+    let file = dir.join("browser-saw");
+    codec.write_pictures(&file, &pictures.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(), size);
     let (decoded, width, height) = decoded_pictures(&file);
-    assert_eq!((width, height), size, "the phone's camera");
+    assert_eq!((width, height), (u64::from(size.0), u64::from(size.1)), "the phone's camera");
     assert!(decoded >= 30, "{decoded} pictures decode");
     assert_eq!(decode_errors(&file), "");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_video_call_carries_h264_both_ways() {
+/// A browser calls a video phone in `codec` (the only one it offers): each sees the other's
+/// camera, the phone's 320x240 and the browser's 160x120.
+async fn video_call_both_ways(codec: PhoneVideo) {
     let server = Server::start_with(&[QUIET]);
-    let dir = scratch_dir("video-phone");
-    // The phone's camera: sipp replays 320x240 H.264. Its screen: ffmpeg takes the RTP the
-    // server sends to the video port of the phone's SDP and keeps it as a raw H.264 file.
+    let dir = scratch_dir(&format!("video-phone-{codec:?}"));
+    // The phone's camera: sipp replays 320x240 video. Its screen: ffmpeg takes the RTP the
+    // server sends to the video port of the phone's SDP and keeps it in a file.
     let pcap = dir.join("phone-camera.pcap");
-    h264_rtp_pcap(&pcap, 10, 320, 240);
-    let screen = VideoScreen::start(&dir);
-    let scenario = scenario("uas_video.xml").replace("@VIDEO_PCAP@", pcap.to_str().unwrap()).replace("[media_port+2]", &screen.port.to_string());
+    video_rtp_pcap(&pcap, codec, 10, 320, 240);
+    let screen = VideoScreen::start(&dir, codec);
+    let scenario = codec.scenario(&scenario("uas_video.xml"), &pcap).replace("[media_port+2]", &screen.port.to_string());
     let mut phone = Sipp::start(&scenario, None, &[]);
 
-    // The browser's camera: 160x120, so that each side's picture is told from the other's.
-    let clip = Arc::new(encode_clip(3, 160, 120, 15, 440.0, VideoCodec::H264, OpusChannels::Mono).unwrap());
+    let clip_codec = if codec == PhoneVideo::Vp8 { VideoCodec::Vp8 } else { VideoCodec::H264 };
+    let clip = Arc::new(encode_clip(3, 160, 120, 15, 440.0, clip_codec, OpusChannels::Mono).unwrap());
     let browser = connect_phone(&server.ws_url(), direct_account("1001", phone.sip_port)).await.unwrap();
     let mut running = video_call(browser, "phone", clip).await.unwrap();
     running.wait_status("ESTABLISHED", 10 * SECOND).await.unwrap();
@@ -406,12 +407,12 @@ async fn a_video_call_carries_h264_both_ways() {
     running.send("hangup", json!({}));
     running.wait_status("FINISH", 5 * SECOND).await.unwrap();
     let report = running.end(5 * SECOND).await.unwrap();
-    assert_eq!(phone.wait(10 * SECOND), 0, "the phone was offered H.264 and got its BYE: {}", phone.errors());
+    assert_eq!(phone.wait(10 * SECOND), 0, "the phone was offered its codec and got its BYE: {}", phone.errors());
     // The server's RTCP BYE ends the phone's video: ffmpeg finishes its file and exits.
     let screen_file = screen.ended(5 * SECOND).await;
 
     // The browser saw the phone's picture, from a keyframe on.
-    assert_browser_saw(&report.received_video, &dir, (320, 240));
+    assert_browser_saw(&report.received_video, &dir, codec, (320, 240));
 
     // The phone saw the browser's.
     let (pictures, width, height) = decoded_pictures(&screen_file);
@@ -421,14 +422,24 @@ async fn a_video_call_carries_h264_both_ways() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_call_carries_h264_both_ways() {
+    video_call_both_ways(PhoneVideo::H264).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_call_carries_vp8_both_ways() {
+    video_call_both_ways(PhoneVideo::Vp8).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incoming_video_call_shows_the_phones_picture_in_the_browser() {
     let server = Server::start_with(&[QUIET]);
     let dir = scratch_dir("video-caller");
     let pcap = dir.join("caller-camera.pcap");
-    h264_rtp_pcap(&pcap, 10, 176, 144);
+    video_rtp_pcap(&pcap, PhoneVideo::H264, 10, 176, 144);
     let browser = connect_phone(&server.ws_url(), direct_account("1001", 5060)).await.unwrap();
     let remote = format!("127.0.0.1:{}", server.ports.sip);
-    let scenario = scenario("uac_video.xml").replace("@VIDEO_PCAP@", pcap.to_str().unwrap());
+    let scenario = PhoneVideo::H264.scenario(&scenario("uac_video.xml"), &pcap);
     let mut phone = Sipp::start(&scenario, Some(remote), &["-s", "1001", "-d", "5000"]);
     let mut running = answer_next_call(browser, tone(), 10 * SECOND).await.unwrap();
     let incoming = running.next(SECOND).await.unwrap();
@@ -438,6 +449,6 @@ async fn an_incoming_video_call_shows_the_phones_picture_in_the_browser() {
     let report = running.end(5 * SECOND).await.unwrap();
     assert_eq!(phone.wait(10 * SECOND), 0, "the phone's video was answered: {}", phone.errors());
 
-    assert_browser_saw(&report.received_video, &dir, (176, 144));
+    assert_browser_saw(&report.received_video, &dir, PhoneVideo::H264, (176, 144));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,7 +5,6 @@
 
 use super::encoded_media::EncodedClip;
 use super::signalling::{ServerMessage, Signalling};
-use super::synthetic_media::VideoCodec;
 use super::webrtc_client::{ClientPeer, OpusChannels, Role};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -49,16 +48,14 @@ pub async fn call(signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u8>>>
     place_call(signalling, callee, audio, None).await
 }
 
-/// Places a video call to `callee`, sending the clip's H.264 pictures as the camera.
+/// Places a video call to `callee`, offering only the clip's codec and sending its pictures
+/// as the camera.
 pub async fn video_call(signalling: Signalling, callee: &str, clip: Arc<EncodedClip>) -> Result<RunningCall, String> {
-    if clip.codec != VideoCodec::H264 {
-        return Err("calls carry H.264 video".into());
-    }
     place_call(signalling, callee, Arc::new(clip.audio.clone()), Some(clip)).await
 }
 
 async fn place_call(mut signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u8>>>, camera: Option<Arc<EncodedClip>>) -> Result<RunningCall, String> {
-    let video = camera.as_ref().map(|_| VideoCodec::H264);
+    let video = camera.as_ref().map(|clip| clip.codec);
     let (mut peer, offer) = ClientPeer::offer(Role::Call, Some(OpusChannels::Mono), video).await?;
     let call_id = format!("call-{:016x}", rand::random::<u64>());
     let caller = signalling.user_data["sipLogin"].clone();
@@ -170,7 +167,11 @@ fn run(
                         media_start = Some(Instant::now());
                     }
                     Some(Event::MediaData(data)) if Some(data.mid) == peer.video => {
-                        let keyframe = matches!(data.codec_extra, str0m::format::CodecExtra::H264(extra) if extra.is_keyframe);
+                        let keyframe = match data.codec_extra {
+                            str0m::format::CodecExtra::H264(extra) => extra.is_keyframe,
+                            str0m::format::CodecExtra::Vp8(extra) => extra.is_keyframe,
+                            _ => false,
+                        };
                         report.received_video.push((data.data.to_vec(), keyframe));
                     }
                     Some(Event::MediaData(data)) => {

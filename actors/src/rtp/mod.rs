@@ -1,5 +1,5 @@
 //! RTP for the SIP side of calls: packets, a jitter buffer, RFC 4733 telephone events, H.264
-//! payloads and RTCP reports. Free of actix.
+//! and VP8 payloads and RTCP reports. Free of actix.
 
 mod h264_payload;
 mod jitter_buffer;
@@ -7,8 +7,10 @@ mod packet;
 mod rtcp;
 mod sequence;
 mod telephone_event;
+mod video_depacketizer;
+mod vp8_payload;
 
-pub use h264_payload::{packetize_h264, AccessUnit, H264Depacketizer, MAX_H264_PAYLOAD};
+pub use h264_payload::{packetize_h264, H264Depacketizer, MAX_VIDEO_PAYLOAD};
 pub use jitter_buffer::{JitterBuffer, JitterBufferConfig, JitterBufferCounters, JitterOutput, PlayoutFrame, PushOutcome};
 pub use packet::{muxed_packet_kind, MuxedPacketKind, RtpError, RtpHeader, RtpPacket, RTP_HEADER_LEN, RTP_VERSION};
 pub use rtcp::{
@@ -20,3 +22,5 @@ pub use telephone_event::{
     dtmf_digit, dtmf_event_code, DtmfDigitsError, DtmfPacket, DtmfReceiver, DtmfSchedule, DtmfSenderConfig, ReceivedDigit, TelephoneEvent,
     TelephoneEventTooShort, DEFAULT_DTMF_VOLUME, TELEPHONE_EVENT_LEN,
 };
+pub use video_depacketizer::Picture;
+pub use vp8_payload::{packetize_vp8, Vp8Depacketizer};

@@ -35,9 +35,8 @@ use tracing::Span;
 
 /// Phone codecs the call can bridge: Opus as it is, the others through the transcoder.
 const PHONE_CODECS: &[CodecName] = &[CodecName::Opus, CodecName::Pcmu, CodecName::Pcma, CodecName::G722];
-/// Video passes through untranscoded: H.264, what streams, recordings and RTMP carry.
-const VIDEO_CODECS: &[CodecName] = &[CodecName::H264];
-const PHONE_AND_VIDEO_CODECS: &[CodecName] = &[CodecName::Opus, CodecName::Pcmu, CodecName::Pcma, CodecName::G722, CodecName::H264];
+/// Video passes through untranscoded, so both sides must share the codec.
+const VIDEO_CODECS: &[CodecName] = &[CodecName::H264, CodecName::Vp8];
 /// Frames between the browser's peer and the leg, each way.
 const BROWSER_QUEUE: usize = 50;
 /// How long a DTMF digit sent as SIP INFO lasts.
@@ -92,9 +91,9 @@ pub struct SipDialog {
     sockets: Option<LegSockets>,
     rtp_port: u16,
     leg: Option<CallLeg>,
-    /// A call with video (`hasVideo`, and for a browser an offer with H.264): its INVITE offers
-    /// H.264 on a socket pair of its own.
-    video_wanted: bool,
+    /// A call with video: the codec it carries both ways (what the browser's offer gave, H.264
+    /// for a stream, the phone's choice for an incoming call), on a socket pair of its own.
+    video_codec: Option<CodecName>,
     video_sockets: Option<LegSockets>,
     video_port: u16,
     video_leg: Option<VideoLeg>,
@@ -170,7 +169,7 @@ impl SipDialog {
             sockets: None,
             rtp_port: 0,
             leg: None,
-            video_wanted: false,
+            video_codec: None,
             video_sockets: None,
             video_port: 0,
             video_leg: None,
@@ -282,6 +281,11 @@ impl SipDialog {
         Ok(())
     }
 
+    /// What an answer to the phone may pick: the phone codecs, and the call's video codec.
+    fn answerable_codecs(&self) -> Vec<CodecName> {
+        PHONE_CODECS.iter().copied().chain(self.video_codec).collect()
+    }
+
     fn bind_video(&mut self) -> Result<(), String> {
         let sockets = self.bind_port_pair()?;
         self.video_port = sockets.port;
@@ -303,13 +307,11 @@ impl SipDialog {
         let setup = setup_call_answer(&self.peer_params(&request.sdp), request.has_video).map_err(|e| e.info())?;
         self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: setup.answer.clone() });
         // Video when the browser asked for it and its offer has H.264 to pass through.
-        self.video_wanted = setup.video.is_some();
-        self.info.has_video = self.video_wanted;
+        self.video_codec = setup.video.as_ref().map(|v| v.codec.name);
+        self.info.has_video = self.video_codec.is_some();
         self.start_browser(setup, None, ctx);
         let mut offered = browser_audio_codecs(&request.sdp);
-        if self.video_wanted {
-            offered.push(CodecName::H264);
-        }
+        offered.extend(self.video_codec);
         self.invite(request, &offered, ctx)
     }
 
@@ -320,7 +322,8 @@ impl SipDialog {
         let (silent, nothing) = mpsc::channel(1);
         self.silent_browser = Some(silent);
         self.browser_channels = Some((nothing, frames));
-        self.video_wanted = request.has_video;
+        // A stream's video is H.264, what players, recordings and RTMP take.
+        self.video_codec = request.has_video.then_some(CodecName::H264);
         if self.context.credentials.register_required {
             // REGISTER first (seed 001); the INVITE follows `Registered`.
             let account = SipAccount::new(self.context.credentials.clone(), self.context.gateway.clone(), ctx.address().recipient(), ctx.address().recipient());
@@ -335,8 +338,8 @@ impl SipDialog {
     /// The INVITE of a REST call, as a browser's would be: its stream is Opus, so the phone
     /// codecs Opus becomes are offered.
     fn invite_for_stream(&mut self, request: CallRequest, ctx: &mut Context<Self>) {
-        let stream_codecs: &[CodecName] = if self.video_wanted { &[CodecName::Opus, CodecName::H264] } else { &[CodecName::Opus] };
-        if let Err(e) = self.invite(request, stream_codecs, ctx) {
+        let stream_codecs: Vec<CodecName> = std::iter::once(CodecName::Opus).chain(self.video_codec).collect();
+        if let Err(e) = self.invite(request, &stream_codecs, ctx) {
             self.fail(e, ctx);
         }
     }
@@ -356,11 +359,11 @@ impl SipDialog {
             return Err("No common codecs: the SIP codecs settings leave nothing the browser's audio can become".into());
         }
         let mut video = None;
-        if self.video_wanted {
+        if let Some(codec) = self.video_codec {
             self.bind_video()?;
             video = codecs.video_media(self.video_port, Direction::SendRecv);
             if let Some(video) = &mut video {
-                video.codecs.retain(|c| VIDEO_CODECS.contains(&c.codec.name));
+                video.codecs.retain(|c| c.codec.name == codec);
             }
             video = video.filter(|v| !v.codecs.is_empty());
         }
@@ -446,7 +449,8 @@ impl SipDialog {
         let negotiated = negotiated_from_answer(&audio, pt, codec.clone());
         // Video when we offered it and the phone kept it; a call without goes on with audio.
         let video = answer.as_ref().ok().and_then(|sdp| sdp.video()).filter(|v| self.video_sockets.is_some() && !v.is_rejected() && v.is_plain_rtp());
-        self.phone_video = video.and_then(|v| v.first_codec_among(VIDEO_CODECS).map(|(pt, codec)| negotiated_from_answer(v, pt, codec.clone())));
+        let wanted: Vec<CodecName> = self.video_codec.into_iter().collect();
+        self.phone_video = video.and_then(|v| v.first_codec_among(&wanted).map(|(pt, codec)| negotiated_from_answer(v, pt, codec.clone())));
         match self.start_leg(negotiated, ctx) {
             Ok(()) => self.status(CallStatus::Established, ctx),
             Err(e) => self.fail(e, ctx),
@@ -460,16 +464,18 @@ impl SipDialog {
         }
         self.bind_rtp()?;
         // A phone that offers H.264 video gets the browser's asked for too.
-        let phone_offers_video = match self.setup.as_ref() {
-            Some(Setup::Incoming { offer, .. }) => offer.video().is_some_and(|v| !v.is_rejected() && v.is_plain_rtp() && v.first_codec_among(VIDEO_CODECS).is_some()),
-            _ => false,
+        // A phone that offers video gets the browser offered its first codec we can pass through.
+        self.video_codec = match self.setup.as_ref() {
+            Some(Setup::Incoming { offer, .. }) => {
+                offer.video().filter(|v| !v.is_rejected() && v.is_plain_rtp()).and_then(|v| v.first_codec_among(VIDEO_CODECS)).map(|(_, c)| c.name)
+            }
+            _ => None,
         };
-        if phone_offers_video {
-            self.video_wanted = true;
+        if self.video_codec.is_some() {
             self.info.has_video = true;
             self.bind_video()?;
         }
-        let CallOffer { setup, pending } = setup_call_offer(&self.peer_params(""), phone_offers_video).map_err(|e| e.info())?;
+        let CallOffer { setup, pending } = setup_call_offer(&self.peer_params(""), self.video_codec).map_err(|e| e.info())?;
         // setRemoteSDP before notifyIncomingCall, then RING (spec §4.5).
         self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: setup.answer.clone() });
         self.start_browser(setup, Some(pending), ctx);
@@ -498,11 +504,12 @@ impl SipDialog {
                 Ok(Err(e)) => return act.fail(e.info(), ctx),
                 Err(e) => return act.fail(format!("the browser's peer is gone: {e}"), ctx),
             }
+            let codecs = act.answerable_codecs();
             let setup = AnswerSetup {
                 session: act.local_session,
                 audio_port: act.rtp_port,
                 video_port,
-                codecs: PHONE_AND_VIDEO_CODECS,
+                codecs: &codecs,
                 direction: Direction::SendRecv,
                 extra_lines: &act.sip_sdp,
             };
@@ -547,7 +554,7 @@ impl SipDialog {
                 from_browser
             });
             let ends = VideoEnds { from_browser, to_browser: to_browser.clone(), browser_keyframes };
-            self.video_leg = Some(VideoLeg::start(sockets, video.pt, target_of(video), ends));
+            self.video_leg = Some(VideoLeg::start(sockets, video.pt, video.codec.name, target_of(video), ends));
             // The phone's picture starts at a keyframe of the browser's.
             if let Some(browser) = &self.browser {
                 browser.do_send(RequestKeyframe);
@@ -646,11 +653,12 @@ impl SipDialog {
         };
         self.local_session.session_version += 1;
         let direction = if self.holding { Direction::SendOnly } else { Direction::SendRecv };
+        let codecs = self.answerable_codecs();
         let setup = AnswerSetup {
             session: self.local_session,
             audio_port: self.rtp_port,
             video_port: self.phone_video.as_ref().map(|_| self.video_port),
-            codecs: if self.phone_video.is_some() { PHONE_AND_VIDEO_CODECS } else { PHONE_CODECS },
+            codecs: &codecs,
             direction,
             extra_lines: &self.sip_sdp,
         };

@@ -1,14 +1,14 @@
 //! The video of a SIP call: its own RTP/RTCP socket pair carrying H.264 (RFC 6184, mode 1)
-//! both ways, no transcoding. The phone's packets become access units for the browser or the
+//! or VP8 (RFC 7741) both ways, no transcoding. The phone's packets become access units for the browser or the
 //! call's stream; the browser's frames become packets for the phone. Whichever side needs a
 //! picture to start from gets one asked for: the phone by RTCP PLI and FIR, the browser
 //! through its peer.
 
 use super::call_leg::{recv_or_wait, LegSockets, LegTarget};
-use crate::media::{MediaFrame, MediaKind};
+use crate::media::{CodecName, MediaFrame, MediaKind};
 use crate::rtp::{
-    append_keyframe_request, append_rtcp_bye, is_keyframe_request, packetize_h264, parse_rtcp, write_receiver_report, write_sender_report, H264Depacketizer,
-    NtpTimestamp, RtpHeader, RtpPacket, SenderInfo, TimestampExtender, MAX_H264_PAYLOAD,
+    append_keyframe_request, append_rtcp_bye, is_keyframe_request, packetize_h264, packetize_vp8, parse_rtcp, write_receiver_report, write_sender_report,
+    H264Depacketizer, NtpTimestamp, Picture, RtpHeader, RtpPacket, SenderInfo, TimestampExtender, Vp8Depacketizer, MAX_VIDEO_PAYLOAD,
 };
 use crate::stream::RequestKeyframe;
 use actix::Recipient;
@@ -46,9 +46,45 @@ pub struct VideoEnds {
     pub browser_keyframes: Option<Recipient<RequestKeyframe>>,
 }
 
+/// The codec's RTP payload format: the phone's packets put back together, the browser's pictures cut up.
+enum VideoPayload {
+    H264(H264Depacketizer),
+    Vp8(Vp8Depacketizer),
+}
+
+impl VideoPayload {
+    fn push(&mut self, header: &RtpHeader, payload: &[u8], complete: impl FnMut(Picture)) {
+        let (sequence, timestamp, marker) = (header.sequence_number, header.timestamp, header.marker);
+        match self {
+            VideoPayload::H264(d) => d.push(sequence, timestamp, marker, payload, complete),
+            VideoPayload::Vp8(d) => d.push(sequence, timestamp, marker, payload, complete),
+        }
+    }
+
+    fn take_keyframe_wanted(&mut self) -> bool {
+        match self {
+            VideoPayload::H264(d) => d.take_keyframe_wanted(),
+            VideoPayload::Vp8(d) => d.take_keyframe_wanted(),
+        }
+    }
+
+    /// The RTP payloads of one of the browser's pictures, in the same codec.
+    fn packetize(&self, picture: &[u8]) -> Vec<Vec<u8>> {
+        match self {
+            VideoPayload::H264(_) => packetize_h264(picture, MAX_VIDEO_PAYLOAD),
+            VideoPayload::Vp8(_) => packetize_vp8(picture, MAX_VIDEO_PAYLOAD),
+        }
+    }
+}
+
 impl VideoLeg {
-    pub fn start(sockets: LegSockets, payload_type: u8, target: LegTarget, ends: VideoEnds) -> Self {
+    /// `codec`: H.264 or VP8 (anything else is taken as H.264: the SDP allows nothing else).
+    pub fn start(sockets: LegSockets, payload_type: u8, codec: CodecName, target: LegTarget, ends: VideoEnds) -> Self {
         let (commands, command_rx) = mpsc::channel(8);
+        let payload = match codec {
+            CodecName::Vp8 => VideoPayload::Vp8(Vp8Depacketizer::new()),
+            _ => VideoPayload::H264(H264Depacketizer::new()),
+        };
         let leg = Leg {
             rtp: sockets.rtp,
             rtcp: sockets.rtcp,
@@ -56,7 +92,7 @@ impl VideoLeg {
             target,
             to_browser: ends.to_browser,
             browser_keyframes: ends.browser_keyframes,
-            depacketizer: H264Depacketizer::new(),
+            payload,
             timestamps: TimestampExtender::new(),
             phone_ssrc: None,
             last_keyframe_request: None,
@@ -87,7 +123,7 @@ struct Leg {
     target: LegTarget,
     to_browser: mpsc::Sender<MediaFrame>,
     browser_keyframes: Option<Recipient<RequestKeyframe>>,
-    depacketizer: H264Depacketizer,
+    payload: VideoPayload,
     timestamps: TimestampExtender,
     /// The phone's video SSRC, which keyframe requests name.
     phone_ssrc: Option<u32>,
@@ -166,7 +202,7 @@ impl Leg {
             self.target.rtp = Some(source);
         }
         let (to_browser, timestamps) = (&self.to_browser, &mut self.timestamps);
-        self.depacketizer.push(header.sequence_number, header.timestamp, header.marker, packet.payload, |unit| {
+        self.payload.push(&header, packet.payload, |unit| {
             let frame = MediaFrame {
                 kind: MediaKind::Video,
                 time: timestamps.extend(unit.timestamp),
@@ -178,7 +214,7 @@ impl Leg {
             // A full queue loses this picture; the stream restarts its viewers at a keyframe.
             let _ = to_browser.try_send(frame);
         });
-        if self.depacketizer.take_keyframe_wanted() {
+        if self.payload.take_keyframe_wanted() {
             self.request_keyframe(false).await;
         }
     }
@@ -212,7 +248,7 @@ impl Leg {
         let (first, base) = *self.timestamp_base.get_or_insert((frame.time, rand::random()));
         let timestamp = base.wrapping_add(frame.time.wrapping_sub(first) as u32);
         self.last_timestamp = timestamp;
-        let payloads = packetize_h264(&frame.data, MAX_H264_PAYLOAD);
+        let payloads = self.payload.packetize(&frame.data);
         let count = payloads.len();
         for (i, payload) in payloads.iter().enumerate() {
             let header = RtpHeader { marker: i + 1 == count, payload_type: self.payload_type, sequence_number: self.sequence, timestamp, ssrc: self.ssrc };

@@ -80,13 +80,15 @@ pub fn choose_publish_codecs(offer: &SessionDescription, prefer: Option<CodecNam
 }
 
 /// For a call offer: Opus in the first audio section that both sends and receives (the call
-/// transcodes Opus for the phone); `with_video`, H.264 in packetization mode 1 (constrained
-/// baseline when offered) of the first such video section, which passes through to the phone.
+/// transcodes Opus for the phone); `with_video`, from the first such video section, H.264 in
+/// packetization mode 1 (constrained baseline when offered) or else VP8, which pass through
+/// to the phone.
 pub fn choose_call_codecs(offer: &SessionDescription, with_video: bool) -> ChosenCodecs {
     let sendrecv = |kind: MediaKind| offer.media.iter().filter(move |s| s.port != 0 && section_kind(s) == Some(kind) && s.direction() == "sendrecv");
     let audio = sendrecv(MediaKind::Audio).find_map(|s| supported(s).find(|c| c.codec.name == CodecName::Opus));
     let baseline = TrackCodec { name: CodecName::H264, clock_rate: 90_000, channels: None, fmtp: "packetization-mode=1;profile-level-id=42e01f".into() };
-    let video = if with_video { sendrecv(MediaKind::Video).find_map(|s| best_match(s, &baseline)) } else { None };
+    let vp8 = TrackCodec { name: CodecName::Vp8, clock_rate: 90_000, channels: None, fmtp: String::new() };
+    let video = sendrecv(MediaKind::Video).next().filter(|_| with_video).and_then(|s| best_match(s, &baseline).or_else(|| best_match(s, &vp8)));
     ChosenCodecs { audio, video }
 }
 

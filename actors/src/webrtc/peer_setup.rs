@@ -117,7 +117,7 @@ pub fn setup_call_answer(params: &SetupParams, with_video: bool) -> Result<PeerS
 }
 
 /// A SIP call's browser side for an incoming call: the server offers Opus audio both ways, and
-/// H.264 video when the phone offered it (`setRemoteSDP` before `notifyIncomingCall`); the
+/// video in the codec the phone offered (`setRemoteSDP` before `notifyIncomingCall`); the
 /// browser's answer comes with `answer`.
 pub struct CallOffer {
     /// `answer` holds the server's offer here; the tracks are what it offers.
@@ -125,15 +125,23 @@ pub struct CallOffer {
     pub pending: SdpPendingOffer,
 }
 
-/// The Opus and H.264 payload types the server offers, as browsers number them.
+/// The payload types the server offers, as browsers number them.
 const CALL_OPUS_PT: u8 = 111;
 const CALL_H264_PT: u8 = 102;
+const CALL_VP8_PT: u8 = 96;
 
-pub fn setup_call_offer(params: &SetupParams, with_video: bool) -> Result<CallOffer, SetupError> {
+/// `video`: H.264 or VP8, or no video.
+pub fn setup_call_offer(params: &SetupParams, video: Option<CodecName>) -> Result<CallOffer, SetupError> {
     let opus = TrackCodec { name: CodecName::Opus, clock_rate: 48_000, channels: Some(2), fmtp: "minptime=10;useinbandfec=1".into() };
-    let h264 = TrackCodec { name: CodecName::H264, clock_rate: 90_000, channels: None, fmtp: "packetization-mode=1;profile-level-id=42e01f".into() };
     let audio = OfferedCodec { mid: String::new(), pt: CALL_OPUS_PT, rtx: None, codec: opus };
-    let video = with_video.then(|| OfferedCodec { mid: String::new(), pt: CALL_H264_PT, rtx: None, codec: h264 });
+    let video = video.map(|name| {
+        let (name, pt, fmtp) = match name {
+            CodecName::Vp8 => (CodecName::Vp8, CALL_VP8_PT, ""),
+            _ => (CodecName::H264, CALL_H264_PT, "packetization-mode=1;profile-level-id=42e01f"),
+        };
+        let codec = TrackCodec { name, clock_rate: 90_000, channels: None, fmtp: fmtp.into() };
+        OfferedCodec { mid: String::new(), pt, rtx: None, codec }
+    });
     let (mut rtc, ice_ufrag) = new_rtc(params, &ChosenCodecs { audio: Some(audio.clone()), video: video.clone() }, true)?;
     let mut change = rtc.sdp_api();
     let stream_id = Some(params.stream_id.to_owned());
@@ -310,9 +318,11 @@ mod tests {
     #[test]
     fn a_call_offer_takes_the_browsers_answer() {
         let identity = DtlsIdentity::generate();
-        let CallOffer { setup: audio_only, .. } = setup_call_offer(&params("", &identity), false).unwrap();
+        let CallOffer { setup: audio_only, .. } = setup_call_offer(&params("", &identity), None).unwrap();
         assert!(!audio_only.answer.contains("m=video") && audio_only.video.is_none(), "{}", audio_only.answer);
-        let CallOffer { mut setup, pending } = setup_call_offer(&params("", &identity), true).unwrap();
+        let CallOffer { setup: vp8, .. } = setup_call_offer(&params("", &identity), Some(CodecName::Vp8)).unwrap();
+        assert!(vp8.answer.contains("a=rtpmap:96 VP8/90000") && !vp8.answer.contains("H264"), "{}", vp8.answer);
+        let CallOffer { mut setup, pending } = setup_call_offer(&params("", &identity), Some(CodecName::H264)).unwrap();
         let offer = setup.answer.clone();
         assert!(offer.contains("a=rtpmap:111 opus/48000/2") && offer.contains("a=sendrecv") && offer.contains("a=ice-lite"), "{offer}");
         assert!(offer.contains("a=rtpmap:102 H264/90000") && offer.contains("profile-level-id=42e01f"), "video for a phone that offers it: {offer}");

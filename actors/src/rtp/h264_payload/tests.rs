@@ -1,4 +1,5 @@
 use super::*;
+use crate::rtp::video_depacketizer::Picture;
 
 const SPS: &[u8] = &[0x67, 0x42, 0xe0, 0x1f, 0xda, 0x02, 0x80];
 const PPS: &[u8] = &[0x68, 0xce, 0x06, 0xe2];
@@ -13,12 +14,12 @@ fn slice(nal_header: u8, len: usize, seed: u8) -> Vec<u8> {
 
 /// Packetizes `units` as consecutive RTP packets and depacketizes them again, losing the
 /// packets whose index is in `lost`.
-fn round_trip(units: &[Vec<u8>], lost: &[usize]) -> (Vec<AccessUnit>, bool) {
+fn round_trip(units: &[Vec<u8>], lost: &[usize]) -> (Vec<Picture>, bool) {
     let mut depacketizer = H264Depacketizer::new();
     let (mut out, mut wanted) = (Vec::new(), false);
     let mut index = 0;
     for (n, unit) in units.iter().enumerate() {
-        let payloads = packetize_h264(unit, MAX_H264_PAYLOAD);
+        let payloads = packetize_h264(unit, MAX_VIDEO_PAYLOAD);
         let count = payloads.len();
         for (i, payload) in payloads.into_iter().enumerate() {
             if !lost.contains(&index) {
@@ -34,10 +35,10 @@ fn round_trip(units: &[Vec<u8>], lost: &[usize]) -> (Vec<AccessUnit>, bool) {
 #[test]
 fn small_nals_go_alone_and_large_ones_in_fu_a_fragments() {
     let idr = slice(0x65, 3000, 1);
-    let payloads = packetize_h264(&annex_b(&[SPS, PPS, &idr]), MAX_H264_PAYLOAD);
+    let payloads = packetize_h264(&annex_b(&[SPS, PPS, &idr]), MAX_VIDEO_PAYLOAD);
     assert_eq!(payloads.len(), 2 + 3, "SPS, PPS, then 2999 bytes in 1198-byte fragments");
     assert_eq!(payloads[0], SPS);
-    assert!(payloads.iter().all(|p| p.len() <= MAX_H264_PAYLOAD));
+    assert!(payloads.iter().all(|p| p.len() <= MAX_VIDEO_PAYLOAD));
     let fragments = &payloads[2..];
     assert_eq!(fragments[0][..2], [0x60 | FU_A, 0x80 | 5], "NRI of the IDR, start bit, type 5");
     assert_eq!(fragments[1][1], 5, "neither start nor end");
@@ -91,7 +92,7 @@ fn stap_a_and_parameter_sets_sent_apart_join_the_next_picture() {
     assert!(out.is_empty(), "SPS and PPS alone are no picture");
     let idr = slice(0x65, 50, 10);
     depacketizer.push(8, 3100, true, &idr, |au| out.push(au));
-    assert_eq!(out, [AccessUnit { data: annex_b(&[SPS, PPS, &idr]), timestamp: 3100, keyframe: true }]);
+    assert_eq!(out, [Picture { data: annex_b(&[SPS, PPS, &idr]), timestamp: 3100, keyframe: true }]);
 }
 
 #[test]
