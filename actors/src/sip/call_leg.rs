@@ -1,14 +1,14 @@
-//! The phone side of a call's media: one RTP/RTCP socket pair, a task that receives (jitter
-//! buffer, telephone events, activity watch) and sends (20 ms packets, RFC 4733 digits), and
-//! the call's transcoder between it and the browser's Opus. Phones that speak Opus get the
-//! browser's packets as they are.
+//! The phone side of a call's media: one RTP/RTCP socket pair and a task on the call media
+//! runtime that receives (jitter buffer, telephone events, activity watch), transcodes between
+//! the phone's codec and the browser's Opus, and sends (20 ms packets, RFC 4733 digits).
+//! Phones that speak Opus get the browser's packets as they are.
 
 use crate::media::{CodecName, MediaFrame, MediaKind};
 use crate::rtp::{
     write_receiver_report, write_sender_report, DtmfReceiver, DtmfSchedule, DtmfSenderConfig, JitterBuffer, JitterBufferConfig, JitterOutput,
     NtpTimestamp, RtpHeader, RtpPacket, SenderInfo,
 };
-use crate::transcode::{spawn_call_audio, CallAudioChannels, CallAudioInput};
+use crate::transcode::{call_media_runtime, CallAudio};
 use actix::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,11 +24,12 @@ const PACKET: Duration = Duration::from_millis(20);
 /// Between RTCP reports (RFC 3550's minimum for a two-party session).
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 
-/// An RTP port and the RTCP port above it, bound, before the remote side is known.
+/// An RTP port and the RTCP port above it, bound, before the remote side is known. They
+/// become async sockets on the runtime of the task that uses them ([`LegSockets::into_async`]).
 pub struct LegSockets {
     pub port: u16,
-    pub rtp: UdpSocket,
-    pub rtcp: UdpSocket,
+    rtp: std::net::UdpSocket,
+    rtcp: std::net::UdpSocket,
 }
 
 impl LegSockets {
@@ -37,13 +38,16 @@ impl LegSockets {
         for port in candidates {
             let Ok(rtp) = std::net::UdpSocket::bind((ip, port)) else { continue };
             let Ok(rtcp) = std::net::UdpSocket::bind((ip, port + 1)) else { continue };
-            let tokio = |s: std::net::UdpSocket| s.set_nonblocking(true).and_then(|()| UdpSocket::from_std(s));
-            return match (tokio(rtp), tokio(rtcp)) {
-                (Ok(rtp), Ok(rtcp)) => Ok(LegSockets { port, rtp, rtcp }),
-                (Err(e), _) | (_, Err(e)) => Err(format!("RTP socket: {e}")),
-            };
+            rtp.set_nonblocking(true).and_then(|()| rtcp.set_nonblocking(true)).map_err(|e| format!("RTP socket: {e}"))?;
+            return Ok(LegSockets { port, rtp, rtcp });
         }
         Err("no free RTP port in the configured range".into())
+    }
+
+    /// The RTP and RTCP sockets, registered with the current runtime (inside its task, so
+    /// that their readiness wakes it there).
+    pub fn into_async(self) -> std::io::Result<(UdpSocket, UdpSocket)> {
+        Ok((UdpSocket::from_std(self.rtp)?, UdpSocket::from_std(self.rtcp)?))
     }
 }
 
@@ -112,26 +116,21 @@ impl CallLeg {
         to_browser: mpsc::Sender<MediaFrame>,
         events: Recipient<LegEvent>,
     ) -> Result<Self, String> {
-        // A phone with Opus takes the browser's packets as they are; others need the transcoder.
+        // A phone with Opus takes the browser's packets as they are; others need transcoding.
         let transcoder = match codec.name {
             CodecName::Opus => None,
-            other => Some(spawn_call_audio(call_id, other).map_err(|e| e.0)?),
+            other => Some(CallAudio::new(other).map_err(|e| e.0)?),
         };
         let (commands, command_rx) = mpsc::channel(8);
-        let (input, outputs) = match transcoder {
-            Some(CallAudioChannels { input, to_browser, to_phone }) => (Some(input), Some(Transcoded { to_phone, to_browser })),
-            None => (None, None),
-        };
-        let leg = Leg::new(sockets, codec, target, activity_timeout, input, to_browser, events);
-        let task = actix::spawn(leg.run(from_browser, command_rx, outputs));
+        let call_id = call_id.to_owned();
+        let task = call_media_runtime().map_err(|e| e.0)?.spawn(async move {
+            match sockets.into_async() {
+                Ok((rtp, rtcp)) => Leg::new(rtp, rtcp, codec, target, activity_timeout, transcoder, to_browser, events).run(from_browser, command_rx).await,
+                Err(e) => tracing::warn!(call = %call_id, error = %e, "the call's RTP sockets failed"),
+            }
+        });
         Ok(CallLeg { commands, task })
     }
-}
-
-/// The transcoder's outputs: payloads for the phone, Opus packets for the browser.
-struct Transcoded {
-    to_phone: mpsc::Receiver<Vec<u8>>,
-    to_browser: mpsc::Receiver<Vec<u8>>,
 }
 
 impl Drop for CallLeg {
@@ -141,12 +140,13 @@ impl Drop for CallLeg {
 }
 
 struct Leg {
-    sockets: LegSockets,
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
     codec: LegCodec,
     target: LegTarget,
     activity_timeout: Option<Duration>,
-    /// The transcoder's input, when the phone does not speak Opus.
-    transcoder: Option<mpsc::Sender<CallAudioInput>>,
+    /// The codec work, when the phone does not speak Opus.
+    transcoder: Option<CallAudio>,
     to_browser: mpsc::Sender<MediaFrame>,
     /// See `LegCommand::OnlyWhileListened`.
     listened: Option<Arc<AtomicBool>>,
@@ -179,18 +179,21 @@ struct Leg {
 }
 
 impl Leg {
+    #[allow(clippy::too_many_arguments)]
     fn new(
-        sockets: LegSockets,
+        rtp: UdpSocket,
+        rtcp: UdpSocket,
         codec: LegCodec,
         target: LegTarget,
         activity_timeout: Option<Duration>,
-        transcoder: Option<mpsc::Sender<CallAudioInput>>,
+        transcoder: Option<CallAudio>,
         to_browser: mpsc::Sender<MediaFrame>,
         events: Recipient<LegEvent>,
     ) -> Self {
         let jitter = JitterBuffer::new(JitterBufferConfig::new(codec.clock_rate));
         Leg {
-            sockets,
+            rtp,
+            rtcp,
             codec,
             target,
             activity_timeout,
@@ -219,30 +222,24 @@ impl Leg {
         }
     }
 
-    async fn run(mut self, mut from_browser: mpsc::Receiver<MediaFrame>, mut commands: mpsc::Receiver<LegCommand>, transcoded: Option<Transcoded>) {
+    async fn run(mut self, mut from_browser: mpsc::Receiver<MediaFrame>, mut commands: mpsc::Receiver<LegCommand>) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut rtp_buf = vec![0u8; 2048];
         let mut rtcp_buf = vec![0u8; 1500];
-        let (mut to_phone, mut transcoded) = match transcoded {
-            Some(Transcoded { to_phone, to_browser }) => (Some(to_phone), Some(to_browser)),
-            None => (None, None),
-        };
         loop {
             tokio::select! {
-                received = self.sockets.rtp.recv_from(&mut rtp_buf) => {
+                received = self.rtp.recv_from(&mut rtp_buf) => {
                     if let Ok((len, source)) = received {
                         self.on_rtp(&rtp_buf[..len], source);
                     }
                 }
                 // RTCP from the phone is read and let go: reports only.
-                _ = self.sockets.rtcp.recv_from(&mut rtcp_buf) => {}
+                _ = self.rtcp.recv_from(&mut rtcp_buf) => {}
                 frame = from_browser.recv() => match frame {
                     Some(frame) => self.on_browser_frame(frame).await,
                     None => break,
                 },
-                Some(payload) = recv_or_wait(&mut to_phone) => self.send_audio(&payload, None).await,
-                Some(opus) = recv_or_wait(&mut transcoded) => self.send_to_browser(opus),
                 command = commands.recv() => match command {
                     Some(LegCommand::Dtmf(digits)) => self.start_dtmf(&digits),
                     Some(LegCommand::Retarget(target)) => {
@@ -290,10 +287,15 @@ impl Leg {
             }
             return;
         }
-        match &self.transcoder {
-            Some(transcoder) => {
-                let _ = transcoder.try_send(CallAudioInput::FromBrowser(frame.data.to_vec()));
-            }
+        match &mut self.transcoder {
+            Some(transcoder) => match transcoder.browser_to_phone(&frame.data) {
+                Ok(payloads) => {
+                    for payload in payloads {
+                        self.send_audio(&payload, None).await;
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "undecodable browser audio skipped"),
+            },
             None => {
                 // Opus both sides: the browser's clock carries over to the phone's.
                 let (first, base) = *self.passthrough_base.get_or_insert((frame.time, self.timestamp));
@@ -321,7 +323,7 @@ impl Leg {
         header.sequence_number = self.sequence;
         self.sequence = self.sequence.wrapping_add(1);
         header.write_packet(payload, &mut self.packet);
-        match self.sockets.rtp.send_to(&self.packet, target).await {
+        match self.rtp.send_to(&self.packet, target).await {
             Ok(_) => {
                 self.packets_sent = self.packets_sent.wrapping_add(1);
                 self.octets_sent = self.octets_sent.wrapping_add(payload.len() as u32);
@@ -345,7 +347,7 @@ impl Leg {
         } else {
             write_receiver_report(self.ssrc, &[], &self.cname, &mut self.packet);
         }
-        let _ = self.sockets.rtcp.send_to(&self.packet, target).await;
+        let _ = self.rtcp.send_to(&self.packet, target).await;
     }
 
     fn send_to_browser(&mut self, opus: Vec<u8>) {
@@ -397,15 +399,19 @@ impl Leg {
             if unheard || matches!(output, JitterOutput::Frame(frame) if frame.payload_type != audio_pt) {
                 continue;
             }
-            match (&self.transcoder, output) {
-                (Some(t), JitterOutput::Frame(frame)) => drop(t.try_send(CallAudioInput::FromPhone(frame.payload.to_vec()))),
-                (Some(t), JitterOutput::Lost { ticks, .. }) => drop(t.try_send(CallAudioInput::PhoneLost { ticks })),
-                (None, JitterOutput::Frame(frame)) => {
-                    let opus = frame.payload.to_vec();
-                    self.send_to_browser(opus);
-                }
+            let transcoded = match (&mut self.transcoder, output) {
+                (Some(t), JitterOutput::Frame(frame)) => t.phone_to_browser(frame.payload),
+                (Some(t), JitterOutput::Lost { ticks, .. }) => t.phone_lost(ticks),
+                (None, JitterOutput::Frame(frame)) => Ok(vec![frame.payload.to_vec()]),
                 // Opus passthrough: the browser's decoder conceals the gap itself.
-                (None, JitterOutput::Lost { ticks, .. }) => self.browser_time += u64::from(ticks),
+                (None, JitterOutput::Lost { ticks, .. }) => {
+                    self.browser_time += u64::from(ticks);
+                    continue;
+                }
+            };
+            match transcoded {
+                Ok(packets) => packets.into_iter().for_each(|opus| self.send_to_browser(opus)),
+                Err(e) => tracing::debug!(error = %e, "undecodable phone audio skipped"),
             }
         }
     }

@@ -554,7 +554,7 @@ impl SipDialog {
                 from_browser
             });
             let ends = VideoEnds { from_browser, to_browser: to_browser.clone(), browser_keyframes };
-            self.video_leg = Some(VideoLeg::start(sockets, video.pt, video.codec.name, target_of(video), ends));
+            self.video_leg = Some(VideoLeg::start(sockets, video.pt, video.codec.name, target_of(video), ends)?);
             // The phone's picture starts at a keyframe of the browser's.
             if let Some(browser) = &self.browser {
                 browser.do_send(RequestKeyframe);

@@ -11,6 +11,7 @@ use crate::rtp::{
     H264Depacketizer, NtpTimestamp, Picture, RtpHeader, RtpPacket, SenderInfo, TimestampExtender, Vp8Depacketizer, MAX_VIDEO_PAYLOAD,
 };
 use crate::stream::RequestKeyframe;
+use crate::transcode::call_media_runtime;
 use actix::Recipient;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -79,19 +80,45 @@ impl VideoPayload {
 
 impl VideoLeg {
     /// `codec`: H.264 or VP8 (anything else is taken as H.264: the SDP allows nothing else).
-    pub fn start(sockets: LegSockets, payload_type: u8, codec: CodecName, target: LegTarget, ends: VideoEnds) -> Self {
+    /// The leg runs on the call media runtime, beside the call's audio leg.
+    pub fn start(sockets: LegSockets, payload_type: u8, codec: CodecName, target: LegTarget, ends: VideoEnds) -> Result<Self, String> {
         let (commands, command_rx) = mpsc::channel(8);
+        let runtime = call_media_runtime().map_err(|e| e.0)?;
+        runtime.spawn(async move {
+            match sockets.into_async() {
+                Ok((rtp, rtcp)) => Leg::new(rtp, rtcp, payload_type, codec, target, ends.to_browser, ends.browser_keyframes).run(ends.from_browser, command_rx).await,
+                Err(e) => tracing::warn!(error = %e, "the call's video sockets failed"),
+            }
+        });
+        Ok(VideoLeg { commands })
+    }
+
+    pub fn command(&self, command: VideoCommand) -> bool {
+        self.commands.try_send(command).is_ok()
+    }
+}
+
+impl Leg {
+    fn new(
+        rtp: UdpSocket,
+        rtcp: UdpSocket,
+        payload_type: u8,
+        codec: CodecName,
+        target: LegTarget,
+        to_browser: mpsc::Sender<MediaFrame>,
+        browser_keyframes: Option<Recipient<RequestKeyframe>>,
+    ) -> Self {
         let payload = match codec {
             CodecName::Vp8 => VideoPayload::Vp8(Vp8Depacketizer::new()),
             _ => VideoPayload::H264(H264Depacketizer::new()),
         };
-        let leg = Leg {
-            rtp: sockets.rtp,
-            rtcp: sockets.rtcp,
+        Leg {
+            rtp,
+            rtcp,
             payload_type,
             target,
-            to_browser: ends.to_browser,
-            browser_keyframes: ends.browser_keyframes,
+            to_browser,
+            browser_keyframes,
             payload,
             timestamps: TimestampExtender::new(),
             phone_ssrc: None,
@@ -106,13 +133,7 @@ impl VideoLeg {
             packets_sent: 0,
             octets_sent: 0,
             cname: format!("ferrophone-{:08x}", rand::random::<u32>()),
-        };
-        actix::spawn(leg.run(ends.from_browser, command_rx));
-        VideoLeg { commands }
-    }
-
-    pub fn command(&self, command: VideoCommand) -> bool {
-        self.commands.try_send(command).is_ok()
+        }
     }
 }
 

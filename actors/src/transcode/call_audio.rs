@@ -1,39 +1,18 @@
-//! One call's audio both ways between a browser (Opus, 48 kHz) and a phone (G.711 or G.722),
-//! off the actor threads: what the browser says becomes 20 ms phone payloads, what the phone
-//! says becomes 20 ms Opus packets. Every call's transcoder is a task on one small runtime of
-//! its own (a thread per core): a thread per call would wake and switch for every packet.
+//! One call's audio both ways between a browser (Opus, 48 kHz) and a phone (G.711 or G.722):
+//! what the browser says becomes 20 ms phone payloads, what the phone says becomes 20 ms Opus
+//! packets. The call's RTP leg does this work itself, as a task on one small runtime of its own
+//! ([`call_media_runtime`], a thread per core), off the actor threads: a thread per call, or a
+//! transcoder task apart from the leg, would wake and switch for every packet.
 
 use super::{OpusEncoder, Stereo, TelephonyDecoder, TelephonyEncoder, TranscodeError, VoiceDecoder};
 use crate::media::CodecName;
 use std::sync::OnceLock;
-use tokio::sync::mpsc;
 
-/// Packets the transcoder may be behind, each way, before the call drops audio.
-pub const CALL_AUDIO_QUEUE: usize = 50;
 /// Opus to the browser: plenty for telephone speech, and cheap.
 const OPUS_BITRATE: usize = 24_000;
 const OPUS_COMPLEXITY: u8 = 1;
 
-/// What the transcoder is given.
-pub enum CallAudioInput {
-    /// One Opus packet from the browser.
-    FromBrowser(Vec<u8>),
-    /// One payload from the phone, in order (the jitter buffer's work).
-    FromPhone(Vec<u8>),
-    /// The phone's packets for `ticks` of its RTP clock never came.
-    PhoneLost { ticks: u32 },
-}
-
-/// The running transcoder's ends.
-pub struct CallAudioChannels {
-    pub input: mpsc::Sender<CallAudioInput>,
-    /// 20 ms Opus packets for the browser.
-    pub to_browser: mpsc::Receiver<Vec<u8>>,
-    /// 20 ms payloads in the phone's codec.
-    pub to_phone: mpsc::Receiver<Vec<u8>>,
-}
-
-/// The codec work of a call, without the runtime (so it can be tested and measured alone).
+/// The codec work of a call.
 pub struct CallAudio {
     from_browser: VoiceDecoder,
     to_phone: TelephonyEncoder,
@@ -97,44 +76,22 @@ impl CallAudio {
     }
 }
 
-/// The runtime every call's transcoder runs on.
-fn transcoders() -> Result<&'static tokio::runtime::Runtime, TranscodeError> {
+/// The runtime the phone side of every call (its RTP sockets, jitter buffer and transcoding)
+/// runs on.
+pub fn call_media_runtime() -> Result<&'static tokio::runtime::Runtime, TranscodeError> {
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
             let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-            tokio::runtime::Builder::new_multi_thread().worker_threads(threads).thread_name("call-audio").build().map_err(|e| e.to_string())
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name("call-media")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
         })
         .as_ref()
-        .map_err(|e| TranscodeError(format!("cannot start the call transcoders: {e}")))
-}
-
-/// Starts a call's transcoder; it ends when `input` is dropped or both outputs are.
-pub fn spawn_call_audio(call_id: &str, phone_codec: CodecName) -> Result<CallAudioChannels, TranscodeError> {
-    let mut audio = CallAudio::new(phone_codec)?;
-    let (input, mut inputs) = mpsc::channel::<CallAudioInput>(CALL_AUDIO_QUEUE);
-    let (browser_out, to_browser) = mpsc::channel(CALL_AUDIO_QUEUE);
-    let (phone_out, to_phone) = mpsc::channel(CALL_AUDIO_QUEUE);
-    let name = call_id.to_owned();
-    // Each packet is some tens of microseconds of codec work: fine inside a task here.
-    transcoders()?.spawn(async move {
-        while let Some(input) = inputs.recv().await {
-            let (result, out) = match input {
-                CallAudioInput::FromBrowser(opus) => (audio.browser_to_phone(&opus), &phone_out),
-                CallAudioInput::FromPhone(payload) => (audio.phone_to_browser(&payload), &browser_out),
-                CallAudioInput::PhoneLost { ticks } => (audio.phone_lost(ticks), &browser_out),
-            };
-            match result {
-                // A full side drops: the other side and the call go on.
-                Ok(packets) => packets.into_iter().for_each(|p| drop(out.try_send(p))),
-                Err(e) => tracing::debug!(call = %name, error = %e, "undecodable call audio skipped"),
-            }
-            if browser_out.is_closed() && phone_out.is_closed() {
-                return;
-            }
-        }
-    });
-    Ok(CallAudioChannels { input, to_browser, to_phone })
+        .map_err(|e| TranscodeError(format!("cannot start the call media runtime: {e}")))
 }
 
 #[cfg(test)]
@@ -184,24 +141,5 @@ mod tests {
         assert_eq!(heard.len(), to_browser.len() * OPUS_FRAME_SAMPLES, "48 kHz for the browser");
         let peak = heard[9_600..].iter().fold(0f32, |m, s| m.max(s.abs()));
         assert!(peak > 0.3, "the tone came through: peak {peak}");
-    }
-
-    #[test]
-    fn the_transcoder_task_carries_both_ways_and_ends_with_its_input() {
-        let mut channels = spawn_call_audio("test", CodecName::Pcma).unwrap();
-        let mut browser = OpusEncoder::new(32_000, 1).unwrap();
-        for frame in tone_frames(10) {
-            for packet in browser.encode(&frame).unwrap() {
-                channels.input.blocking_send(CallAudioInput::FromBrowser(packet)).unwrap();
-            }
-        }
-        for _ in 0..10 {
-            channels.input.blocking_send(CallAudioInput::FromPhone(vec![0xd5; 160])).unwrap();
-        }
-        drop(channels.input);
-        let phone: Vec<_> = std::iter::from_fn(|| channels.to_phone.blocking_recv()).collect();
-        let browser: Vec<_> = std::iter::from_fn(|| channels.to_browser.blocking_recv()).collect();
-        assert!((8..=10).contains(&phone.len()), "{}", phone.len());
-        assert!((9..=10).contains(&browser.len()), "{}", browser.len());
     }
 }
