@@ -98,6 +98,32 @@ impl VideoLeg {
     }
 }
 
+struct Leg {
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+    payload_type: u8,
+    target: LegTarget,
+    to_browser: mpsc::Sender<MediaFrame>,
+    browser_keyframes: Option<Recipient<RequestKeyframe>>,
+    payload: VideoPayload,
+    timestamps: TimestampExtender,
+    /// The phone's video SSRC, which keyframe requests name.
+    phone_ssrc: Option<u32>,
+    last_keyframe_request: Option<Instant>,
+    fir_sequence: u8,
+    ssrc: u32,
+    sequence: u16,
+    /// The browser's first frame time and the RTP timestamp it became.
+    timestamp_base: Option<(u64, u32)>,
+    last_timestamp: u32,
+    /// Whether the source address of the phone's RTP has been taken as its target.
+    latched: bool,
+    packet: Vec<u8>,
+    packets_sent: u32,
+    octets_sent: u32,
+    cname: String,
+}
+
 impl Leg {
     fn new(
         rtp: UdpSocket,
@@ -135,35 +161,7 @@ impl Leg {
             cname: format!("ferrophone-{:08x}", rand::random::<u32>()),
         }
     }
-}
 
-struct Leg {
-    rtp: UdpSocket,
-    rtcp: UdpSocket,
-    payload_type: u8,
-    target: LegTarget,
-    to_browser: mpsc::Sender<MediaFrame>,
-    browser_keyframes: Option<Recipient<RequestKeyframe>>,
-    payload: VideoPayload,
-    timestamps: TimestampExtender,
-    /// The phone's video SSRC, which keyframe requests name.
-    phone_ssrc: Option<u32>,
-    last_keyframe_request: Option<Instant>,
-    fir_sequence: u8,
-    ssrc: u32,
-    sequence: u16,
-    /// The browser's first frame time and the RTP timestamp it became.
-    timestamp_base: Option<(u64, u32)>,
-    last_timestamp: u32,
-    /// Whether the source address of the phone's RTP has been taken as its target.
-    latched: bool,
-    packet: Vec<u8>,
-    packets_sent: u32,
-    octets_sent: u32,
-    cname: String,
-}
-
-impl Leg {
     async fn run(mut self, mut from_browser: Option<mpsc::Receiver<MediaFrame>>, mut commands: mpsc::Receiver<VideoCommand>) {
         let mut reports = tokio::time::interval(RTCP_INTERVAL);
         reports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
