@@ -306,7 +306,7 @@ impl SipDialog {
         self.status(CallStatus::Trying, ctx);
         let setup = setup_call_answer(&self.peer_params(&request.sdp), request.has_video).map_err(|e| e.info())?;
         self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: setup.answer.clone() });
-        // Video when the browser asked for it and its offer has H.264 to pass through.
+        // Video when the browser asked for it and its offer has H.264 or VP8 to pass through.
         self.video_codec = setup.video.as_ref().map(|v| v.codec.name);
         self.info.has_video = self.video_codec.is_some();
         self.start_browser(setup, None, ctx);
@@ -463,7 +463,6 @@ impl SipDialog {
             ctx.add_stream(dialog_states(states));
         }
         self.bind_rtp()?;
-        // A phone that offers H.264 video gets the browser's asked for too.
         // A phone that offers video gets the browser offered its first codec we can pass through.
         self.video_codec = match self.setup.as_ref() {
             Some(Setup::Incoming { offer, .. }) => {
