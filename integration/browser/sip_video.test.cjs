@@ -1,6 +1,7 @@
 // The browser as a video phone: the official WebSDK's phone-video demo page calls a sipp
-// video phone straight (no registrar). H.264 passes through both ways: the page shows the
-// phone's camera, and the phone's screen (ffmpeg) decodes the page's fake camera.
+// video phone straight (no registrar), and answers one that calls it. H.264 passes through
+// both ways: the page shows the phone's camera, and the phone's screen (ffmpeg) decodes the
+// page's fake camera.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -76,4 +77,35 @@ test('the phone-video demo page talks H.264 with a video phone', async (t) => {
   const seen = decodedPictures(screen.file);
   assert.ok(seen.width > 0 && seen.pictures >= 30, `the page's camera reached the phone: ${JSON.stringify(seen)}`);
   assert.equal(decodeErrors(screen.file), '', 'and decodes cleanly');
+});
+
+test('the phone-video demo page answers a video call', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'video-caller-'));
+  const camera = path.join(dir, 'camera.pcap');
+  await makeVideoPcap(camera, { seconds: 10, width: 176, height: 144 });
+  const server = await startServer();
+  const browser = await launchBrowser();
+  t.after(async () => { await browser.close(); await server.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
+
+  const page = await browser.newPage();
+  await page.goto(PHONE_VIDEO);
+  await page.waitForSelector('#connectBtn:not([disabled])');
+  for (const [field, value] of Object.entries({ sipLogin: '1001', sipAuthenticationName: '1001', sipPassword: 'secret',
+    sipDomain: '127.0.0.1', sipOutboundProxy: '127.0.0.1', sipPort: '5060' })) {
+    await page.fill(`#${field}`, value);
+  }
+  await page.uncheck('#sipRegisterRequired');
+  await page.click('#connectBtn');
+  await page.waitForFunction(() => document.querySelector('#regStatus').textContent === 'ESTABLISHED', null, { timeout: 10 * SECOND });
+
+  const caller = startSipp('uac_video.xml', { remote: '127.0.0.1:5060', sipPort: 5096, mediaPort: 6300,
+    args: ['-s', '1001', '-d', '8000'], replace: { '@VIDEO_PCAP@': camera } });
+  t.after(() => caller.stop());
+  await page.click('#answerBtn:not([disabled])', { timeout: 10 * SECOND });
+  await page.waitForFunction(() => {
+    const video = document.querySelector('#remoteVideo video');
+    return video && video.videoWidth === 176 && video.currentTime > 1;
+  }, null, { timeout: 10 * SECOND });
+  // The caller hangs up after its 8 s; its 200 OK carried our video answer.
+  assert.equal(await caller.result(), 0, `the caller's video was answered: ${caller.errors()}`);
 });
