@@ -15,7 +15,7 @@ pub use jitter_buffer::{JitterBuffer, JitterBufferConfig, JitterBufferCounters, 
 pub use packet::{muxed_packet_kind, MuxedPacketKind, RtpError, RtpHeader, RtpPacket, RTP_HEADER_LEN, RTP_VERSION};
 pub use rtcp::{
     append_keyframe_request, append_rtcp_bye, is_keyframe_request, parse_rtcp, write_receiver_report, write_sender_report, Bye, NtpTimestamp, ReportBlock, ReportBlocks, RtcpError, RtcpPacket,
-    RtcpPackets, SenderInfo, RTCP_BYE, RTCP_RECEIVER_REPORT, RTCP_SENDER_REPORT, RTCP_SOURCE_DESCRIPTION,
+    RtcpPackets, SenderInfo, SentCounts, RTCP_BYE, RTCP_RECEIVER_REPORT, RTCP_SENDER_REPORT, RTCP_SOURCE_DESCRIPTION,
 };
 pub use sequence::{SequenceExtender, SequenceUpdate, TimestampExtender, MAX_DROPOUT, MAX_MISORDER};
 pub use telephone_event::{

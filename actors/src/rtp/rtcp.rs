@@ -145,6 +145,37 @@ pub fn append_rtcp_bye(ssrc: u32, reason: Option<&str>, out: &mut Vec<u8>) {
     finish_packet(start, out);
 }
 
+/// What one of our sources has sent, for its reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SentCounts {
+    pub packets: u32,
+    pub octets: u32,
+}
+
+impl SentCounts {
+    /// One RTP packet with `payload_len` bytes of payload went out.
+    pub fn count(&mut self, payload_len: usize) {
+        self.packets = self.packets.wrapping_add(1);
+        self.octets = self.octets.wrapping_add(payload_len as u32);
+    }
+
+    /// Replaces the contents of `out` with our report: a sender report while we send and have
+    /// sent something (`rtp_timestamp` the media time now), else a receiver report (RFC 3550 §6.4).
+    pub fn write_report(&self, ssrc: u32, rtp_timestamp: u32, sending: bool, cname: &str, out: &mut Vec<u8>) {
+        if self.packets > 0 && sending {
+            let info = SenderInfo {
+                ntp_timestamp: NtpTimestamp::from_system_time(SystemTime::now()),
+                rtp_timestamp,
+                packet_count: self.packets,
+                octet_count: self.octets,
+            };
+            write_sender_report(ssrc, &info, &[], cname, out);
+        } else {
+            write_receiver_report(ssrc, &[], cname, out);
+        }
+    }
+}
+
 /// Appends a Picture Loss Indication and a Full Intra Request (number `fir_sequence`) for `media_ssrc` to a compound
 /// packet written by `write_receiver_report` or `write_sender_report`: phones answer one or the other with a keyframe.
 pub fn append_keyframe_request(ssrc: u32, media_ssrc: u32, fir_sequence: u8, out: &mut Vec<u8>) {
@@ -422,6 +453,21 @@ mod tests {
         assert_eq!(report_blocks.collect::<Vec<_>>(), [report_block()]);
         assert_eq!(body[..4], OURS.to_be_bytes());
         assert_eq!(&body[6..24], b"ferrophone@example");
+    }
+
+    #[test]
+    fn a_source_reports_as_a_sender_only_while_it_sends() {
+        let mut sent = SentCounts::default();
+        let mut buffer = Vec::new();
+        sent.write_report(OURS, 1234, true, "a", &mut buffer);
+        assert_eq!(buffer[1], RTCP_RECEIVER_REPORT, "nothing sent yet");
+        sent.count(160);
+        sent.count(160);
+        sent.write_report(OURS, 1234, true, "a", &mut buffer);
+        let Some(Ok(RtcpPacket::SenderReport { sender_info, .. })) = parse_rtcp(&buffer).next() else { panic!("{buffer:?}") };
+        assert_eq!((sender_info.rtp_timestamp, sender_info.packet_count, sender_info.octet_count), (1234, 2, 320));
+        sent.write_report(OURS, 1234, false, "a", &mut buffer);
+        assert_eq!(buffer[1], RTCP_RECEIVER_REPORT, "on hold");
     }
 
     #[test]

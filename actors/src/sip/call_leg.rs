@@ -5,8 +5,8 @@
 
 use crate::media::{CodecName, MediaFrame, MediaKind};
 use crate::rtp::{
-    write_receiver_report, write_sender_report, DtmfReceiver, DtmfSchedule, DtmfSenderConfig, JitterBuffer, JitterBufferConfig, JitterOutput,
-    NtpTimestamp, RtpHeader, RtpPacket, SenderInfo,
+    DtmfReceiver, DtmfSchedule, DtmfSenderConfig, JitterBuffer, JitterBufferConfig, JitterOutput,
+    RtpHeader, RtpPacket, SentCounts,
 };
 use crate::transcode::{call_media_runtime, CallAudio};
 use actix::prelude::*;
@@ -172,8 +172,7 @@ struct Leg {
     latched: bool,
     packet: Vec<u8>,
     /// For RTCP sender reports: what we sent, and when the last report went.
-    packets_sent: u32,
-    octets_sent: u32,
+    sent: SentCounts,
     last_report: Instant,
     cname: String,
 }
@@ -215,8 +214,7 @@ impl Leg {
             timed_out: false,
             latched: false,
             packet: Vec::with_capacity(1500),
-            packets_sent: 0,
-            octets_sent: 0,
+            sent: SentCounts::default(),
             last_report: Instant::now(),
             cname: format!("ferrophone-{:08x}", rand::random::<u32>()),
         }
@@ -325,8 +323,7 @@ impl Leg {
         header.write_packet(payload, &mut self.packet);
         match self.rtp.send_to(&self.packet, target).await {
             Ok(_) => {
-                self.packets_sent = self.packets_sent.wrapping_add(1);
-                self.octets_sent = self.octets_sent.wrapping_add(payload.len() as u32);
+                self.sent.count(payload.len());
             }
             Err(e) => tracing::debug!(%target, error = %e, "RTP not sent"),
         }
@@ -336,17 +333,7 @@ impl Leg {
     async fn send_report(&mut self) {
         let Some(target) = self.target.rtcp else { return };
         self.last_report = Instant::now();
-        if self.packets_sent > 0 && self.target.sending {
-            let info = SenderInfo {
-                ntp_timestamp: NtpTimestamp::from_system_time(std::time::SystemTime::now()),
-                rtp_timestamp: self.timestamp,
-                packet_count: self.packets_sent,
-                octet_count: self.octets_sent,
-            };
-            write_sender_report(self.ssrc, &info, &[], &self.cname, &mut self.packet);
-        } else {
-            write_receiver_report(self.ssrc, &[], &self.cname, &mut self.packet);
-        }
+        self.sent.write_report(self.ssrc, self.timestamp, self.target.sending, &self.cname, &mut self.packet);
         let _ = self.rtcp.send_to(&self.packet, target).await;
     }
 

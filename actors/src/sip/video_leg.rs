@@ -7,8 +7,8 @@
 use super::call_leg::{recv_or_wait, LegSockets, LegTarget};
 use crate::media::{CodecName, MediaFrame, MediaKind};
 use crate::rtp::{
-    append_keyframe_request, append_rtcp_bye, is_keyframe_request, packetize_h264, packetize_vp8, parse_rtcp, write_receiver_report, write_sender_report,
-    H264Depacketizer, NtpTimestamp, Picture, RtpHeader, RtpPacket, SenderInfo, TimestampExtender, Vp8Depacketizer, MAX_VIDEO_PAYLOAD,
+    append_keyframe_request, append_rtcp_bye, is_keyframe_request, packetize_h264, packetize_vp8, parse_rtcp, write_receiver_report,
+    H264Depacketizer, Picture, RtpHeader, RtpPacket, SentCounts, TimestampExtender, Vp8Depacketizer, MAX_VIDEO_PAYLOAD,
 };
 use crate::stream::RequestKeyframe;
 use crate::transcode::call_media_runtime;
@@ -119,8 +119,7 @@ struct Leg {
     /// Whether the source address of the phone's RTP has been taken as its target.
     latched: bool,
     packet: Vec<u8>,
-    packets_sent: u32,
-    octets_sent: u32,
+    sent: SentCounts,
     cname: String,
 }
 
@@ -156,8 +155,7 @@ impl Leg {
             last_timestamp: 0,
             latched: false,
             packet: Vec::with_capacity(1500),
-            packets_sent: 0,
-            octets_sent: 0,
+            sent: SentCounts::default(),
             cname: format!("ferrophone-{:08x}", rand::random::<u32>()),
         }
     }
@@ -274,8 +272,7 @@ impl Leg {
             self.sequence = self.sequence.wrapping_add(1);
             header.write_packet(payload, &mut self.packet);
             if self.rtp.send_to(&self.packet, target).await.is_ok() {
-                self.packets_sent = self.packets_sent.wrapping_add(1);
-                self.octets_sent = self.octets_sent.wrapping_add(payload.len() as u32);
+                self.sent.count(payload.len());
             }
         }
     }
@@ -284,17 +281,7 @@ impl Leg {
     /// for the phone's video when `asking`.
     async fn send_report(&mut self, asking: bool) {
         let Some(target) = self.target.rtcp else { return };
-        if self.packets_sent > 0 && self.target.sending {
-            let info = SenderInfo {
-                ntp_timestamp: NtpTimestamp::from_system_time(std::time::SystemTime::now()),
-                rtp_timestamp: self.last_timestamp,
-                packet_count: self.packets_sent,
-                octet_count: self.octets_sent,
-            };
-            write_sender_report(self.ssrc, &info, &[], &self.cname, &mut self.packet);
-        } else {
-            write_receiver_report(self.ssrc, &[], &self.cname, &mut self.packet);
-        }
+        self.sent.write_report(self.ssrc, self.last_timestamp, self.target.sending, &self.cname, &mut self.packet);
         if asking {
             append_keyframe_request(self.ssrc, self.phone_ssrc.unwrap_or(0), self.fir_sequence, &mut self.packet);
             self.fir_sequence = self.fir_sequence.wrapping_add(1);
