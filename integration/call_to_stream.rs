@@ -6,8 +6,8 @@ use crate::common::audio_check::level_and_pitch;
 use crate::common::kamailio::Kamailio;
 use crate::common::sipp::{scenario, Sipp};
 use crate::common::media_check::{band_level, decode_errors, format_duration, probe_streams};
-use crate::common::video_pcap::h264_rtp_pcap;
-use crate::common::{Nginx, Server};
+use crate::common::video_pcap::{video_rtp_pcap, PhoneVideo};
+use crate::common::{scratch_dir, Nginx, Server};
 use ferrophone::load::signalling::Signalling;
 use ferrophone::load::stream_client::play;
 use ferrophone::load::synthetic_media::VideoCodec;
@@ -231,14 +231,12 @@ async fn rtmp_url_on_startup_forwards_the_call_to_an_rtmp_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_video_call_shows_the_phones_picture_to_a_player_and_in_the_recording() {
-    let dir = std::env::temp_dir().join(format!("ferrophone-video-call-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("video-call");
     let records = dir.join("records");
     let server = Server::start_with(&[QUIET, ("media.record_dir", records.to_str().unwrap()), ("sip.record_stream", "true")]);
     let pcap = dir.join("phone-video.pcap");
-    assert!(h264_rtp_pcap(&pcap, 10, 320, 240) > 150, "ffmpeg sent the phone's video");
-    let mut phone = Sipp::start(&scenario("uas_video.xml").replace("@VIDEO_PCAP@", pcap.to_str().unwrap()), None, &[]);
+    assert!(video_rtp_pcap(&pcap, PhoneVideo::H264, 10, 320, 240) > 150, "ffmpeg sent the phone's video");
+    let mut phone = Sipp::start(&PhoneVideo::H264.scenario(&scenario("uas_video.xml"), &pcap), None, &[]);
 
     let mut body = startup_body("video-1", "video_call", phone.sip_port);
     body["hasVideo"] = "true".into();

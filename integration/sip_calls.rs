@@ -7,7 +7,7 @@ use crate::common::kamailio::Kamailio;
 use crate::common::media_check::{decode_errors, probe_streams};
 use crate::common::sipp::{scenario, Sipp};
 use crate::common::video_pcap::{video_rtp_pcap, PhoneVideo, VideoScreen};
-use crate::common::Server;
+use crate::common::{scratch_dir, Server};
 use ferrophone::load::encoded_media::{encode_clip, encode_tone};
 use ferrophone::load::phone::{answer_next_call, call, connect_phone, video_call};
 use ferrophone::load::synthetic_media::VideoCodec;
@@ -363,14 +363,6 @@ fn decoded_pictures(file: &Path) -> (u64, u64, u64) {
     let stream = &probed["streams"][0];
     let number = |v: &Value| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or(0);
     (number(&stream["nb_read_frames"]), number(&stream["width"]), number(&stream["height"]))
-}
-
-/// A fresh scratch directory of one test.
-fn scratch_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ferrophone-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// The browser's received pictures start at a keyframe and decode as `size`, 30 or more of them.

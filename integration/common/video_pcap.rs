@@ -73,13 +73,8 @@ impl PhoneVideo {
     }
 }
 
-/// `seconds` of `width`x`height` H.264 (baseline, a keyframe every second) at 15 frames a
-/// second, as RTP packets in a pcap at `file`. Returns how many packets it holds.
-pub fn h264_rtp_pcap(file: &Path, seconds: u32, width: u32, height: u32) -> usize {
-    video_rtp_pcap(file, PhoneVideo::H264, seconds, width, height)
-}
-
-/// The same in `codec`.
+/// `seconds` of `width`x`height` video in `codec` (H.264 baseline; a keyframe every second)
+/// at 15 frames a second, as RTP packets in a pcap at `file`. Returns how many packets it holds.
 pub fn video_rtp_pcap(file: &Path, codec: PhoneVideo, seconds: u32, width: u32, height: u32) -> usize {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket.set_read_timeout(Some(Duration::from_secs(3))).unwrap();

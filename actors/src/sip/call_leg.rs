@@ -389,7 +389,11 @@ impl Leg {
             let transcoded = match (&mut self.transcoder, output) {
                 (Some(t), JitterOutput::Frame(frame)) => t.phone_to_browser(frame.payload),
                 (Some(t), JitterOutput::Lost { ticks, .. }) => t.phone_lost(ticks),
-                (None, JitterOutput::Frame(frame)) => Ok(vec![frame.payload.to_vec()]),
+                (None, JitterOutput::Frame(frame)) => {
+                    let opus = frame.payload.to_vec();
+                    self.send_to_browser(opus);
+                    continue;
+                }
                 // Opus passthrough: the browser's decoder conceals the gap itself.
                 (None, JitterOutput::Lost { ticks, .. }) => {
                     self.browser_time += u64::from(ticks);
