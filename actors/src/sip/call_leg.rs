@@ -1,5 +1,5 @@
-//! The phone side of a call's media: one RTP/RTCP socket pair and a task on the call media
-//! runtime that receives (jitter buffer, telephone events, activity watch), transcodes between
+//! The phone side of a call's media: one RTP/RTCP socket pair and a task on a call media
+//! thread that receives (jitter buffer, telephone events, activity watch), transcodes between
 //! the phone's codec and the browser's Opus, and sends (20 ms packets, RFC 4733 digits).
 //! Phones that speak Opus get the browser's packets as they are.
 
@@ -8,7 +8,8 @@ use crate::rtp::{
     DtmfReceiver, DtmfSchedule, DtmfSenderConfig, JitterBuffer, JitterBufferConfig, JitterOutput,
     RtpHeader, RtpPacket, SentCounts,
 };
-use crate::transcode::{call_media_runtime, CallAudio};
+use super::call_media_threads::call_media_thread;
+use crate::transcode::CallAudio;
 use actix::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -123,7 +124,7 @@ impl CallLeg {
         };
         let (commands, command_rx) = mpsc::channel(8);
         let call_id = call_id.to_owned();
-        let task = call_media_runtime().map_err(|e| e.0)?.spawn(async move {
+        let task = call_media_thread()?.spawn(async move {
             match sockets.into_async() {
                 Ok((rtp, rtcp)) => Leg::new(rtp, rtcp, codec, target, activity_timeout, transcoder, to_browser, events).run(from_browser, command_rx).await,
                 Err(e) => tracing::warn!(call = %call_id, error = %e, "the call's RTP sockets failed"),

@@ -1,12 +1,11 @@
 //! One call's audio both ways between a browser (Opus, 48 kHz) and a phone (G.711 or G.722):
 //! what the browser says becomes 20 ms phone payloads, what the phone says becomes 20 ms Opus
-//! packets. The call's RTP leg does this work itself, as a task on one small runtime of its own
-//! ([`call_media_runtime`], a thread per core), off the actor threads: a thread per call, or a
-//! transcoder task apart from the leg, would wake and switch for every packet.
+//! packets. The call's RTP leg does this work itself, on its call media thread
+//! (`sip::call_media_threads`), off the actor threads: a thread per call, or a transcoder task
+//! apart from the leg, would wake and switch for every packet.
 
-use super::{OpusEncoder, Stereo, TelephonyDecoder, TelephonyEncoder, TranscodeError, VoiceDecoder};
+use super::{OpusEncoder, TelephonyDecoder, TelephonyEncoder, TranscodeError, VoiceDecoder};
 use crate::media::CodecName;
-use std::sync::OnceLock;
 
 /// Opus to the browser: plenty for telephone speech, and cheap.
 const OPUS_BITRATE: usize = 24_000;
@@ -19,7 +18,7 @@ pub struct CallAudio {
     from_phone: TelephonyDecoder,
     to_browser: OpusEncoder,
     /// Audio from the phone (at its codec's rate) not yet a whole Opus frame.
-    pending: Stereo,
+    pending: Vec<f32>,
     /// The phone's RTP clock (8000 for G.711 and G.722).
     phone_clock: u32,
 }
@@ -37,7 +36,7 @@ impl CallAudio {
             to_phone,
             from_phone,
             to_browser,
-            pending: Stereo::default(),
+            pending: Vec::new(),
             phone_clock: 8_000,
         })
     }
@@ -45,13 +44,13 @@ impl CallAudio {
     /// One Opus packet from the browser → the phone payloads it completes.
     pub fn browser_to_phone(&mut self, opus: &[u8]) -> Result<Vec<Vec<u8>>, TranscodeError> {
         let pcm = self.from_browser.decode(opus)?;
-        self.to_phone.encode_at_codec_rate(pcm)
+        self.to_phone.encode(pcm)
     }
 
     /// One phone payload → the Opus packets it completes.
     pub fn phone_to_browser(&mut self, payload: &[u8]) -> Result<Vec<Vec<u8>>, TranscodeError> {
-        let pcm = self.from_phone.decode(payload)?;
-        self.queue_for_browser(pcm)
+        self.from_phone.decode_mono(payload, &mut self.pending)?;
+        self.encode_pending()
     }
 
     /// Lost phone audio (`ticks` of its RTP clock) becomes silence, so the browser's clock
@@ -59,45 +58,24 @@ impl CallAudio {
     pub fn phone_lost(&mut self, ticks: u32) -> Result<Vec<Vec<u8>>, TranscodeError> {
         let rate = self.from_phone.output_rate() as usize;
         let samples = ticks as usize * rate / self.phone_clock as usize;
-        self.queue_for_browser(Stereo::silence(samples.min(rate)))
+        self.pending.resize(self.pending.len() + samples.min(rate), 0.0);
+        self.encode_pending()
     }
 
-    fn queue_for_browser(&mut self, pcm: Stereo) -> Result<Vec<Vec<u8>>, TranscodeError> {
-        self.pending.left.extend(pcm.left);
-        self.pending.right.extend(pcm.right);
-        let mut packets = Vec::new();
+    /// Every whole Opus frame of the pending audio.
+    fn encode_pending(&mut self) -> Result<Vec<Vec<u8>>, TranscodeError> {
         let frame = self.to_browser.frame_samples();
-        while self.pending.len() >= frame {
-            let left: Vec<f32> = self.pending.left.drain(..frame).collect();
-            let right: Vec<f32> = self.pending.right.drain(..frame).collect();
-            packets.extend(self.to_browser.encode(&Stereo { left, right })?);
-        }
-        Ok(packets)
+        let whole = self.pending.len() / frame * frame;
+        let packets = self.pending[..whole].chunks(frame).map(|samples| self.to_browser.encode_mono(samples)).collect();
+        self.pending.drain(..whole);
+        packets
     }
-}
-
-/// The runtime the phone side of every call (its RTP sockets, jitter buffer and transcoding)
-/// runs on.
-pub fn call_media_runtime() -> Result<&'static tokio::runtime::Runtime, TranscodeError> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(threads)
-                .thread_name("call-media")
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| TranscodeError(format!("cannot start the call media runtime: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::{OpusDecoder, OPUS_FRAME_SAMPLES};
+    use crate::transcode::{OpusDecoder, Stereo, OPUS_FRAME_SAMPLES};
 
     fn tone_frames(frames: usize) -> Vec<Stereo> {
         (0..frames)

@@ -6,6 +6,7 @@
 mod aac_encoder;
 mod audio_to_aac;
 mod call_audio;
+mod g711;
 mod h264_encoder;
 mod libopus;
 mod mp4_file;
@@ -23,7 +24,7 @@ pub mod wav;
 pub use aac_encoder::{AacEncoder, AAC_SAMPLES_PER_FRAME, AAC_SAMPLE_RATE};
 pub use h264_encoder::H264Encoder;
 pub use audio_to_aac::{spawn_audio_to_aac, AacTrack};
-pub use call_audio::{call_media_runtime, CallAudio};
+pub use call_audio::CallAudio;
 pub use mp4_file::{Mp4File, Mp4Tracks};
 pub use opus_decoder::{opus_fmtp_allows_stereo, opus_is_stereo, OpusDecoder};
 pub use opus_encoder::{OpusEncoder, OPUS_FRAME_SAMPLES};

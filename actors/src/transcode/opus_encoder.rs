@@ -72,20 +72,35 @@ impl OpusEncoder {
         if samples.len() != self.frame_samples {
             return Err(TranscodeError(format!("Opus takes {} samples, not {}", self.frame_samples, samples.len())));
         }
-        let pcm: &[f32] = if self.stereo {
-            self.interleaved.clear();
-            self.interleaved.extend(samples.left.iter().zip(&samples.right).flat_map(|(l, r)| [*l, *r]));
-            &self.interleaved
-        } else {
-            &samples.left
-        };
+        if !self.stereo {
+            return Ok(vec![self.encode_mono(&samples.left)?]);
+        }
+        let mut interleaved = std::mem::take(&mut self.interleaved);
+        interleaved.clear();
+        interleaved.extend(samples.left.iter().zip(&samples.right).flat_map(|(l, r)| [*l, *r]));
+        let packet = self.encode_raw(&interleaved);
+        self.interleaved = interleaved;
+        Ok(vec![packet?])
+    }
+
+    /// Encodes exactly 20 ms of one channel (`frame_samples`) with a mono encoder; returns
+    /// the packet.
+    pub fn encode_mono(&mut self, samples: &[f32]) -> Result<Vec<u8>, TranscodeError> {
+        if self.stereo || samples.len() != self.frame_samples {
+            return Err(TranscodeError(format!("this Opus encoder takes {} samples of {} channels", self.frame_samples, if self.stereo { 2 } else { 1 })));
+        }
+        self.encode_raw(samples)
+    }
+
+    /// `pcm`: frame_samples per channel, interleaved.
+    fn encode_raw(&mut self, pcm: &[f32]) -> Result<Vec<u8>, TranscodeError> {
         // SAFETY: `pcm` holds frame_samples per channel, `self.packet` MAX_PACKET bytes.
         let written = unsafe { ffi::opus_encode_float(self.raw, pcm.as_ptr(), self.frame_samples as c_int, self.packet.as_mut_ptr(), MAX_PACKET as i32) };
         if written < 0 {
             return Err(TranscodeError(format!("libopus could not encode: error {written}")));
         }
         // An exact copy: a packet kept in a queue does not hold on to the whole buffer.
-        Ok(vec![self.packet[..written as usize].to_vec()])
+        Ok(self.packet[..written as usize].to_vec())
     }
 }
 

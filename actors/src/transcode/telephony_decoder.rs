@@ -1,7 +1,8 @@
-//! Telephone audio (G.711 µ-law and A-law at 8 kHz, G.722 at 16 kHz) to float stereo at 48 kHz
-//! or at the codec's own rate: FFmpeg's decoder, then swresample. Both keep state across packets, so the resampling filter
-//! runs smoothly over packet edges.
+//! Telephone audio (G.711 µ-law and A-law at 8 kHz, G.722 at 16 kHz) to float at 48 kHz or
+//! at the codec's own rate. G.711 is decoded here, G.722 by FFmpeg; swresample makes 48 kHz of
+//! it and keeps its state across packets, so the filter runs smoothly over packet edges.
 
+use super::g711::G711;
 use super::{init, Stereo, TranscodeError};
 use crate::media::CodecName;
 use ffmpeg_next::codec;
@@ -11,22 +12,44 @@ use ffmpeg_next::software::resampling;
 use ffmpeg_next::util::channel_layout::ChannelLayout;
 use ffmpeg_next::Packet;
 
-/// FFmpeg's codec of a telephone codec, and its sample rate (G.722's is 16 kHz though its RTP
-/// clock is 8 kHz).
-pub(super) fn telephone_codec(codec: CodecName) -> Result<(codec::Id, u32), TranscodeError> {
+/// A telephone codec's sample rate (G.722's is 16 kHz though its RTP clock is 8 kHz).
+pub(super) fn telephone_rate(codec: CodecName) -> Result<u32, TranscodeError> {
     match codec {
-        CodecName::Pcmu => Ok((codec::Id::PCM_MULAW, 8_000)),
-        CodecName::Pcma => Ok((codec::Id::PCM_ALAW, 8_000)),
-        CodecName::G722 => Ok((codec::Id::ADPCM_G722, 16_000)),
+        CodecName::Pcmu | CodecName::Pcma => Ok(8_000),
+        CodecName::G722 => Ok(16_000),
         other => Err(TranscodeError(format!("{other:?} is not telephone audio"))),
     }
 }
 
+/// G.711 in code here; FFmpeg's codec for G.722, whose `id` is given.
+pub(super) enum TelephoneCodec {
+    G711(G711),
+    Ffmpeg(codec::Id),
+}
+
+impl TelephoneCodec {
+    pub(super) fn of(codec: CodecName) -> Result<Self, TranscodeError> {
+        match codec {
+            CodecName::Pcmu => Ok(TelephoneCodec::G711(G711::MuLaw)),
+            CodecName::Pcma => Ok(TelephoneCodec::G711(G711::ALaw)),
+            CodecName::G722 => Ok(TelephoneCodec::Ffmpeg(codec::Id::ADPCM_G722)),
+            other => Err(TranscodeError(format!("{other:?} is not telephone audio"))),
+        }
+    }
+}
+
+enum Decoding {
+    G711(G711),
+    Ffmpeg(ffmpeg_next::decoder::Audio),
+}
+
 pub struct TelephonyDecoder {
-    decoder: ffmpeg_next::decoder::Audio,
-    resampler: resampling::Context,
+    decoding: Decoding,
+    /// To 48 kHz; none when the output stays at the codec's rate.
+    resampler: Option<resampling::Context>,
     sample_rate: u32,
-    out_rate: u32,
+    /// The codec's samples of the current payload.
+    samples: Vec<i16>,
 }
 
 impl TelephonyDecoder {
@@ -42,58 +65,89 @@ impl TelephonyDecoder {
 
     fn with_output(codec: CodecName, keep_codec_rate: bool) -> Result<Self, TranscodeError> {
         init();
-        let (id, sample_rate) = telephone_codec(codec)?;
-        let found = ffmpeg_next::decoder::find(id).ok_or_else(|| TranscodeError(format!("no {codec:?} decoder in FFmpeg")))?;
-        let mut context = codec::Context::new_with_codec(found);
-        // RTP carries no codec header: the decoder takes its format from here.
-        // SAFETY: plain fields of a context not opened yet.
-        unsafe {
-            let raw = context.as_mut_ptr();
-            (*raw).sample_rate = sample_rate as i32;
-            (*raw).channels = 1;
-            (*raw).channel_layout = ChannelLayout::MONO.bits();
-        }
-        let decoder = context.decoder().audio()?;
-        let out_rate = if keep_codec_rate { sample_rate } else { 48_000 };
-        let resampler = resampling::Context::get(
-            Sample::I16(Type::Packed),
-            ChannelLayout::MONO,
-            sample_rate,
-            // Mono out, copied to both sides: swresample's mono-to-stereo takes 3 dB off.
-            Sample::F32(Type::Planar),
-            ChannelLayout::MONO,
-            out_rate,
-        )?;
-        Ok(TelephonyDecoder { decoder, resampler, sample_rate, out_rate })
+        let sample_rate = telephone_rate(codec)?;
+        let decoding = match TelephoneCodec::of(codec)? {
+            TelephoneCodec::G711(law) => Decoding::G711(law),
+            TelephoneCodec::Ffmpeg(id) => {
+                let found = ffmpeg_next::decoder::find(id).ok_or_else(|| TranscodeError(format!("no {codec:?} decoder in FFmpeg")))?;
+                let mut context = codec::Context::new_with_codec(found);
+                // RTP carries no codec header: the decoder takes its format from here.
+                // SAFETY: plain fields of a context not opened yet.
+                unsafe {
+                    let raw = context.as_mut_ptr();
+                    (*raw).sample_rate = sample_rate as i32;
+                    (*raw).channels = 1;
+                    (*raw).channel_layout = ChannelLayout::MONO.bits();
+                }
+                Decoding::Ffmpeg(context.decoder().audio()?)
+            }
+        };
+        let resampler = if keep_codec_rate {
+            None
+        } else {
+            Some(resampling::Context::get(
+                Sample::I16(Type::Packed),
+                ChannelLayout::MONO,
+                sample_rate,
+                // Mono out, copied to both sides: swresample's mono-to-stereo takes 3 dB off.
+                Sample::F32(Type::Planar),
+                ChannelLayout::MONO,
+                48_000,
+            )?)
+        };
+        Ok(TelephonyDecoder { decoding, resampler, sample_rate, samples: Vec::new() })
     }
 
     /// The rate of what `decode` gives.
     pub fn output_rate(&self) -> u32 {
-        self.out_rate
+        if self.resampler.is_some() {
+            48_000
+        } else {
+            self.sample_rate
+        }
     }
 
-    /// Decodes one RTP payload; an undecodable one is an error the caller may skip.
+    /// Decodes one RTP payload as stereo (both sides the same); an undecodable one is an
+    /// error the caller may skip.
     pub fn decode(&mut self, payload: &[u8]) -> Result<Stereo, TranscodeError> {
-        self.decoder.send_packet(&Packet::copy(payload))?;
-        let mut out = Stereo::default();
-        let mut decoded = frame::Audio::empty();
-        while self.decoder.receive_frame(&mut decoded).is_ok() {
-            if decoded.format() != Sample::I16(Type::Packed) || decoded.channels() != 1 {
-                return Err(TranscodeError(format!("unexpected decoder output {:?} x{}", decoded.format(), decoded.channels())));
+        let mut left = Vec::new();
+        self.decode_mono(payload, &mut left)?;
+        Ok(Stereo { right: left.clone(), left })
+    }
+
+    /// Decodes one RTP payload, appending its samples to `out`.
+    pub fn decode_mono(&mut self, payload: &[u8], out: &mut Vec<f32>) -> Result<(), TranscodeError> {
+        self.samples.clear();
+        match &mut self.decoding {
+            Decoding::G711(law) => self.samples.extend(payload.iter().map(|code| law.decode(*code))),
+            Decoding::Ffmpeg(decoder) => {
+                decoder.send_packet(&Packet::copy(payload))?;
+                let mut decoded = frame::Audio::empty();
+                while decoder.receive_frame(&mut decoded).is_ok() {
+                    if decoded.format() != Sample::I16(Type::Packed) || decoded.channels() != 1 {
+                        return Err(TranscodeError(format!("unexpected decoder output {:?} x{}", decoded.format(), decoded.channels())));
+                    }
+                    self.samples.extend_from_slice(&decoded.plane::<i16>(0)[..decoded.samples()]);
+                }
             }
-            let samples = decoded.samples();
-            // A fresh frame with the layout and rate set, as swresample checks them.
-            let mut input = frame::Audio::new(Sample::I16(Type::Packed), samples, ChannelLayout::MONO);
-            input.set_rate(self.sample_rate);
-            input.plane_mut::<i16>(0)[..samples].copy_from_slice(&decoded.plane::<i16>(0)[..samples]);
-            let capacity = samples * self.out_rate as usize / self.sample_rate as usize + 64;
-            let mut output = frame::Audio::new(Sample::F32(Type::Planar), capacity, ChannelLayout::MONO);
-            self.resampler.run(&input, &mut output)?;
-            let n = output.samples();
-            out.left.extend_from_slice(&output.plane::<f32>(0)[..n]);
-            out.right.extend_from_slice(&output.plane::<f32>(0)[..n]);
         }
-        Ok(out)
+        let Some(resampler) = &mut self.resampler else {
+            out.extend(self.samples.iter().map(|s| f32::from(*s) / 32_768.0));
+            return Ok(());
+        };
+        if self.samples.is_empty() {
+            return Ok(());
+        }
+        // A fresh frame with the layout and rate set, as swresample checks them.
+        let count = self.samples.len();
+        let mut input = frame::Audio::new(Sample::I16(Type::Packed), count, ChannelLayout::MONO);
+        input.set_rate(self.sample_rate);
+        input.plane_mut::<i16>(0)[..count].copy_from_slice(&self.samples);
+        let capacity = count * 48_000 / self.sample_rate as usize + 64;
+        let mut output = frame::Audio::new(Sample::F32(Type::Planar), capacity, ChannelLayout::MONO);
+        resampler.run(&input, &mut output)?;
+        out.extend_from_slice(&output.plane::<f32>(0)[..output.samples()]);
+        Ok(())
     }
 }
 
