@@ -284,10 +284,11 @@ async fn through_kamailio_with_a_separate_authentication_name() {
 /// 20 ms G.722 payloads of a 440 Hz tone, as a wideband phone sends them.
 fn g722_tone(seconds: usize) -> Vec<Vec<u8>> {
     use ferrophone_actors::media::CodecName;
-    use ferrophone_actors::transcode::{Stereo, TelephonyEncoder};
-    let left: Vec<f32> = (0..48_000 * seconds).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 0.5).collect();
+    use ferrophone_actors::transcode::TelephonyEncoder;
     let mut encoder = TelephonyEncoder::new(CodecName::G722).unwrap();
-    encoder.encode(&Stereo { right: left.clone(), left }).unwrap()
+    let rate = encoder.sample_rate() as usize;
+    let tone: Vec<f32> = (0..rate * seconds).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin() * 0.5).collect();
+    encoder.encode(&tone).unwrap()
 }
 
 /// Pitch (Hz) of G.722 payloads, skipping their first second.

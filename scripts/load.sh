@@ -15,7 +15,7 @@ BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$RUN"' EXIT
-"$BIN" --set server.bind_address=127.0.0.1 --set log.level=warn --set media.udp_port=0 --set sip.port=0 \
+"$BIN" --set server.bind_address=127.0.0.1 --set log.level=${LOAD_LOG_LEVEL:-warn} --set media.udp_port=0 --set sip.port=0 \
   --ready-file "$RUN/ready" > "$RUN/server.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$RUN/ready" ] && break; sleep 0.1; done

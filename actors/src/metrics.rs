@@ -55,6 +55,9 @@ pub struct Metrics {
     pub rtmp_bytes_sent: Counter,
     pub rtmp_frames_dropped: Counter,
     pub rtmp_failures: Family<KindLabels, Counter>,
+    /// The phone's audio of ended calls, from their jitter buffers: packets received, and turns
+    /// lost (late packets included) and concealed.
+    pub call_phone_audio: Family<KindLabels, Counter>,
 }
 
 impl Metrics {
@@ -85,6 +88,7 @@ impl Metrics {
             rtmp_bytes_sent: Counter::default(),
             rtmp_frames_dropped: Counter::default(),
             rtmp_failures: Family::default(),
+            call_phone_audio: Family::default(),
         };
         registry.register("ws_sockets_open", "Open WebSocket signalling connections", m.sockets_open.clone());
         registry.register("sessions_attached", "Client sessions with a live socket", m.sessions_attached.clone());
@@ -124,6 +128,11 @@ impl Metrics {
             m.rtmp_frames_dropped.clone(),
         );
         registry.register("rtmp_push_failures", "RTMP pushes that failed, by kind", m.rtmp_failures.clone());
+        registry.register(
+            "call_phone_audio_packets",
+            "Phone RTP audio of ended calls: received, lost (late included) and concealed",
+            m.call_phone_audio.clone(),
+        );
         registry.register(
             "process_resident_memory_bytes",
             "Resident set size of the server process",

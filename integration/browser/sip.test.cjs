@@ -89,6 +89,9 @@ test('the phone demo page as a SIP phone', async (t) => {
     const after = await inboundAudio();
     assert.ok(after.packets - before.packets > 50 && after.level > 0.01, `the caller's tone is heard: ${JSON.stringify([before, after])}`);
     assert.ok(rtp.counts()['0'] > 50, `the caller gets PCMU: ${JSON.stringify(rtp.counts())}`);
+    // Our offer told the browser the call's audio is 8 kHz (maxplaybackrate): its Opus is no wider.
+    const heard = server.log().replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter(line => line.includes("the browser's audio arrives"));
+    assert.match(heard[heard.length - 1] || '', /bandwidth="?narrowband/, `the browser's Opus is narrowband: ${heard.join('\n')}`);
     await waitStatus('FINISH');
     assert.equal(await caller.result(), 0, caller.errors());
     assert.deepEqual((await statuses()).slice(0, 2), ['RING', 'ESTABLISHED']);

@@ -4,11 +4,10 @@
 //! call. Reports call-setup latency, the echo that came back, and the server's CPU and memory
 //! per call.
 
-use super::encoded_media::encode_tone;
+use super::encoded_media::encode_microphone_tone;
 use super::latency::Latencies;
 use super::phone::{call, connect_phone, CallReport};
-use super::server_probe::{cores_between, health_or_warn};
-use super::webrtc_client::OpusChannels;
+use super::server_probe::{cores_between, counter, health_or_warn};
 use clap::Args;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -68,7 +67,7 @@ impl Tally {
 
 pub async fn run(args: CallsArgs) -> Result<(), String> {
     let (host, port) = args.load.phone.rsplit_once(':').ok_or("--phone is host:port")?;
-    let tone = Arc::new(tokio::task::spawn_blocking(|| encode_tone(10, 440.0, OpusChannels::Mono)).await.map_err(|e| e.to_string())??);
+    let tone = Arc::new(tokio::task::spawn_blocking(|| encode_microphone_tone(10, 440.0)).await.map_err(|e| e.to_string())??);
     let idle = health_or_warn(&args.health_url).await;
     let tally = Arc::new(Tally::default());
     let (hang_up, hang_up_rx) = watch::channel(false);
@@ -120,6 +119,15 @@ pub async fn run(args: CallsArgs) -> Result<(), String> {
     // Not a loss figure: until the echo starts the server keeps the browser's audio going with
     // silence; well under 100 % means audio was lost on the way.
     println!("  to browsers    {received} Opus packets for {sent} sent ({:.1} %)", 100.0 * received as f64 / sent.max(1) as f64);
+    // A call's leg adds its counts when it ends, just after its hangup.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let phone_audio = "ferrophone_call_phone_audio_packets_total{kind=";
+    let received = counter(&args.health_url, &format!("{phone_audio}\"received\"}}")).await;
+    let lost = counter(&args.health_url, &format!("{phone_audio}\"lost\"}}")).await;
+    if let (Some(received), Some(lost)) = (received, lost) {
+        // Lost here is late or missing at the server's jitter buffer: the browser hears concealment.
+        println!("  from phones    {received:.0} RTP packets, {:.2} % lost or late at the server", 100.0 * lost / received.max(1.0));
+    }
     if let (Some(cores), true) = (cores_between(&held_from.0, &held, hold), established > 0) {
         let per_call = cores * 100.0 / established as f64;
         println!("  server CPU     {:.0} % of one core holding: {per_call:.2} % per call, {:.0} calls per core", cores * 100.0, 100.0 / per_call);

@@ -57,15 +57,30 @@ fn paint(picture: &mut frame::Video, n: u32) {
     picture.data_mut(2).fill((192 - n % 128) as u8);
 }
 
+/// `seconds` of a `tone_hz` tone as a browser's microphone sends it in a call: 20 ms mono
+/// Opus packets as WebRTC codes a voice by default (see `OpusEncoder::like_webrtc_microphone`).
+pub fn encode_microphone_tone(seconds: u32, tone_hz: f32) -> Result<Vec<Vec<u8>>, String> {
+    let mut opus = OpusEncoder::like_webrtc_microphone(32_000).map_err(|e| e.0)?;
+    (0..seconds as usize * 50)
+        .map(|f| {
+            let tone = tone_frame(f, tone_hz);
+            opus.encode_mono(&tone).map_err(|e| e.0)
+        })
+        .collect()
+}
+
+/// Frame `f` (20 ms at 48 kHz) of a `tone_hz` tone.
+fn tone_frame(f: usize, tone_hz: f32) -> Vec<f32> {
+    (0..OPUS_FRAME_SAMPLES).map(|i| (((f * OPUS_FRAME_SAMPLES + i) as f32) * tone_hz * std::f32::consts::TAU / 48_000.0).sin() * 0.4).collect()
+}
+
 /// `seconds` of a `tone_hz` tone as 20 ms Opus packets (64 kbps).
 pub fn encode_tone(seconds: u32, tone_hz: f32, channels: OpusChannels) -> Result<Vec<Vec<u8>>, String> {
     let channels = if channels == OpusChannels::Stereo { 2 } else { 1 };
     let mut opus = OpusEncoder::new(64_000, channels).map_err(|e| e.0)?;
     let mut audio = Vec::new();
     for f in 0..(seconds as usize * 50) {
-        let tone: Vec<f32> = (0..OPUS_FRAME_SAMPLES)
-            .map(|i| (((f * OPUS_FRAME_SAMPLES + i) as f32) * tone_hz * std::f32::consts::TAU / 48_000.0).sin() * 0.4)
-            .collect();
+        let tone = tone_frame(f, tone_hz);
         audio.extend(opus.encode(&Stereo { left: tone.clone(), right: tone }).map_err(|e| e.0)?);
     }
     Ok(audio)

@@ -1,4 +1,5 @@
-//! Reads the server's `/health` (its RSS and session count) over a plain HTTP/1.1 GET.
+//! Reads the server's `/health` (its RSS and session count) and `/metrics` over a plain
+//! HTTP/1.1 GET.
 
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -49,4 +50,12 @@ pub async fn health_or_warn(url: &str) -> Option<Health> {
 /// Cores the server used between two /health readings `seconds` apart.
 pub fn cores_between(from: &Option<Health>, to: &Option<Health>, seconds: f64) -> Option<f64> {
     Some((to.as_ref()?.cpu_seconds? - from.as_ref()?.cpu_seconds?) / seconds)
+}
+
+/// Counters of the server's `/metrics` (beside its `/health` at `health_url`) whose line starts
+/// with `prefix`, summed: e.g. `ferrophone_errors_total{kind="panic"}`.
+pub async fn counter(health_url: &str, prefix: &str) -> Option<f64> {
+    let url = health_url.strip_suffix("/health")?.to_owned() + "/metrics";
+    let (_, body) = http(&url, None).await.map_err(|e| eprintln!("cannot read server metrics: {e}")).ok()?;
+    Some(body.lines().filter(|line| line.starts_with(prefix)).filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok()).sum())
 }

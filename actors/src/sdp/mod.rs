@@ -7,4 +7,4 @@ pub mod plain;
 mod rewrite;
 
 pub use description::{fmtp_value, Attribute, MediaSection, RtpMap, SdpError, SessionDescription};
-pub use rewrite::unify_msid;
+pub use rewrite::{limit_opus_audio_rate, unify_msid};

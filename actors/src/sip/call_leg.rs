@@ -1,15 +1,15 @@
-//! The phone side of a call's media: one RTP/RTCP socket pair and a task on a call media
-//! thread that receives (jitter buffer, telephone events, activity watch), transcodes between
-//! the phone's codec and the browser's Opus, and sends (20 ms packets, RFC 4733 digits).
-//! Phones that speak Opus get the browser's packets as they are.
+//! The phone side of a call's media: one RTP/RTCP socket pair and a task on the media thread
+//! of the call's browser peer that receives (jitter buffer, telephone events, activity watch),
+//! transcodes between the phone's codec and the browser's Opus, and sends (20 ms packets,
+//! RFC 4733 digits). Phones that speak Opus get the browser's packets as they are.
 
 use crate::media::{CodecName, MediaFrame, MediaKind};
+use crate::metrics::{KindLabels, Metrics};
 use crate::rtp::{
     DtmfReceiver, DtmfSchedule, DtmfSenderConfig, JitterBuffer, JitterBufferConfig, JitterOutput,
     RtpHeader, RtpPacket, SentCounts,
 };
-use super::call_media_threads::call_media_thread;
-use crate::transcode::CallAudio;
+use crate::transcode::{opus_bandwidth, CallAudio};
 use actix::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 /// How often the leg looks at its jitter buffer, digits and timers.
 const TICK: Duration = Duration::from_millis(10);
@@ -95,10 +96,9 @@ pub enum LegCommand {
     ForwardVideo(mpsc::Sender<MediaFrame>),
 }
 
-/// The running leg; dropping it stops the task and frees its ports.
+/// The running leg; dropping it ends the task (its commands close) and frees its ports.
 pub struct CallLeg {
     commands: mpsc::Sender<LegCommand>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl CallLeg {
@@ -106,8 +106,10 @@ impl CallLeg {
         self.commands.try_send(command).is_ok()
     }
 
+    /// `thread`: the media thread of the call's browser peer.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
+        thread: &ArbiterHandle,
         call_id: &str,
         sockets: LegSockets,
         codec: LegCodec,
@@ -116,6 +118,7 @@ impl CallLeg {
         from_browser: mpsc::Receiver<MediaFrame>,
         to_browser: mpsc::Sender<MediaFrame>,
         events: Recipient<LegEvent>,
+        metrics: Metrics,
     ) -> Result<Self, String> {
         // A phone with Opus takes the browser's packets as they are; others need transcoding.
         let transcoder = match codec.name {
@@ -123,20 +126,20 @@ impl CallLeg {
             other => Some(CallAudio::new(other).map_err(|e| e.0)?),
         };
         let (commands, command_rx) = mpsc::channel(8);
-        let call_id = call_id.to_owned();
-        let task = call_media_thread()?.spawn(async move {
-            match sockets.into_async() {
-                Ok((rtp, rtcp)) => Leg::new(rtp, rtcp, codec, target, activity_timeout, transcoder, to_browser, events).run(from_browser, command_rx).await,
-                Err(e) => tracing::warn!(call = %call_id, error = %e, "the call's RTP sockets failed"),
+        let span = tracing::info_span!("call", id = %call_id);
+        let started = thread.spawn(
+            async move {
+                match sockets.into_async() {
+                    Ok((rtp, rtcp)) => Leg::new(rtp, rtcp, codec, target, activity_timeout, transcoder, to_browser, events, metrics).run(from_browser, command_rx).await,
+                    Err(e) => tracing::warn!(error = %e, "the call's RTP sockets failed"),
+                }
             }
-        });
-        Ok(CallLeg { commands, task })
-    }
-}
-
-impl Drop for CallLeg {
-    fn drop(&mut self) {
-        self.task.abort();
+            .instrument(span),
+        );
+        if !started {
+            return Err("the media thread is gone".into());
+        }
+        Ok(CallLeg { commands })
     }
 }
 
@@ -154,6 +157,7 @@ struct Leg {
     /// See `LegCommand::ForwardVideo`.
     video: Option<mpsc::Sender<MediaFrame>>,
     events: Recipient<LegEvent>,
+    metrics: Metrics,
     jitter: JitterBuffer,
     dtmf_in: DtmfReceiver,
     /// Digits being sent: the schedule, when it started, and the RTP timestamp it started at.
@@ -165,6 +169,8 @@ struct Leg {
     /// Browser-clock time of the first passthrough frame, and the RTP timestamp it became.
     passthrough_base: Option<(u64, u32)>,
     first_packet: bool,
+    /// Whether the browser's audio has been heard (and its bandwidth logged).
+    heard_browser: bool,
     /// 48 kHz time of the next frame to the browser.
     browser_time: u64,
     last_rtp: Instant,
@@ -189,6 +195,7 @@ impl Leg {
         transcoder: Option<CallAudio>,
         to_browser: mpsc::Sender<MediaFrame>,
         events: Recipient<LegEvent>,
+        metrics: Metrics,
     ) -> Self {
         let jitter = JitterBuffer::new(JitterBufferConfig::new(codec.clock_rate));
         Leg {
@@ -202,6 +209,7 @@ impl Leg {
             listened: None,
             video: None,
             events,
+            metrics,
             jitter,
             dtmf_in: DtmfReceiver::new(),
             dtmf_out: None,
@@ -210,6 +218,7 @@ impl Leg {
             timestamp: rand::random(),
             passthrough_base: None,
             first_packet: true,
+            heard_browser: false,
             browser_time: 0,
             last_rtp: Instant::now(),
             timed_out: false,
@@ -222,7 +231,7 @@ impl Leg {
     }
 
     async fn run(mut self, mut from_browser: mpsc::Receiver<MediaFrame>, mut commands: mpsc::Receiver<LegCommand>) {
-        let mut tick = tokio::time::interval(TICK);
+        let mut tick = tokio::time::interval_at(next_shared_tick(), TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut rtp_buf = vec![0u8; 2048];
         let mut rtcp_buf = vec![0u8; 1500];
@@ -252,6 +261,10 @@ impl Leg {
                 },
                 _ = tick.tick() => self.on_tick().await,
             }
+        }
+        let heard = self.jitter.counters();
+        for (kind, count) in [("received", heard.received), ("lost", heard.lost), ("concealed", heard.concealed)] {
+            self.metrics.call_phone_audio.get_or_create(&KindLabels { kind }).inc_by(count);
         }
     }
 
@@ -285,6 +298,11 @@ impl Leg {
                 let _ = video.try_send(frame);
             }
             return;
+        }
+        if !self.heard_browser {
+            self.heard_browser = true;
+            // How wide the browser's microphone is coded: narrower when our SDP asked for it.
+            tracing::info!(bandwidth = opus_bandwidth(&frame.data).unwrap_or("none"), "the browser's audio arrives");
         }
         match &mut self.transcoder {
             Some(transcoder) => match transcoder.browser_to_phone(&frame.data) {
@@ -426,6 +444,16 @@ impl Leg {
             self.send_rtp(header, &packet.payload).await;
         }
     }
+}
+
+/// The next instant on a 10 ms grid every leg shares: legs of one thread then tick together,
+/// and the thread wakes once for all of them rather than once for each.
+fn next_shared_tick() -> tokio::time::Instant {
+    static GRID: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    let origin = *GRID.get_or_init(tokio::time::Instant::now);
+    let since = origin.elapsed().as_nanos();
+    let step = TICK.as_nanos();
+    origin + Duration::from_nanos(((since / step + 1) * step) as u64)
 }
 
 /// The next item of an optional receiver; never, without one.

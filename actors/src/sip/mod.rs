@@ -5,7 +5,6 @@
 pub mod account;
 pub mod address;
 pub mod call_leg;
-pub mod call_media_threads;
 pub mod call_outcome;
 pub mod call_record;
 pub mod gateway;

@@ -13,8 +13,8 @@ use super::gateway::{IncomingInvite, SipGateway};
 use crate::media::{CodecName, MediaFrame, TrackCodec};
 use crate::media_context::MediaContext;
 use crate::metrics::Metrics;
-use crate::sdp::plain::{build_answer, build_offer, invite_codecs, AnswerSetup, Direction, LocalCodec, LocalMedia, LocalSession, NegotiatedMedia, PlainSdp, RemoteMedia};
-use crate::sdp::SessionDescription;
+use crate::sdp::plain::{build_answer, build_offer, invite_codecs, AnswerSetup, InviteCodecs, Direction, LocalCodec, LocalMedia, LocalSession, NegotiatedMedia, PlainSdp, RemoteMedia};
+use crate::sdp::{limit_opus_audio_rate, SessionDescription};
 use crate::webrtc::peer_setup::{setup_call_answer, setup_call_offer, CallOffer, PeerSetup, SetupParams};
 use crate::stream::RequestKeyframe;
 use crate::webrtc_peer::{ApplyAnswer, PeerEvent, PeerEventKind, Role, StopPeer, WebRtcPeer};
@@ -261,7 +261,7 @@ impl SipDialog {
         }
     }
 
-    /// The browser's peer, on a media thread, with channels to the leg to come.
+    /// The browser's peer, on the call's media thread, with channels to the leg to come.
     fn start_browser(&mut self, setup: PeerSetup, pending: Option<str0m::change::SdpPendingOffer>, ctx: &mut Context<Self>) {
         let (to_call, from_browser) = mpsc::channel(BROWSER_QUEUE);
         let (to_browser, from_call) = mpsc::channel(BROWSER_QUEUE);
@@ -271,7 +271,7 @@ impl SipDialog {
         let call_id = self.info.call_id.clone();
         let metrics = self.context.metrics.clone();
         let peer = WebRtcPeer::new(call_id, setup, Role::Call { to_call, from_call, pending }, media.socket.clone(), media.candidate, owner, metrics);
-        self.browser = Some(WebRtcPeer::start_in_arbiter(&media.worker(), move |_| peer));
+        self.browser = Some(WebRtcPeer::start_in_arbiter(&Arbiter::current(), move |_| peer));
     }
 
     fn bind_rtp(&mut self) -> Result<(), String> {
@@ -305,7 +305,9 @@ impl SipDialog {
         // TRYING at once: until a status arrives, the SDK's hangup() sends nothing (spec §4.7).
         self.status(CallStatus::Trying, ctx);
         let setup = setup_call_answer(&self.peer_params(&request.sdp), request.has_video).map_err(|e| e.info())?;
-        self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: setup.answer.clone() });
+        let phone_codecs: Vec<CodecName> = self.invite_codecs_for(&browser_audio_codecs(&request.sdp)).audio.iter().map(|c| c.codec.name).collect();
+        let answer = limit_browser_audio(&setup.answer, &phone_codecs);
+        self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: answer });
         // Video when the browser asked for it and its offer has H.264 or VP8 to pass through.
         self.video_codec = setup.video.as_ref().map(|v| v.codec.name);
         self.info.has_video = self.video_codec.is_some();
@@ -344,6 +346,12 @@ impl SipDialog {
         }
     }
 
+    /// The codecs an INVITE offers the phone, by the settings, for a browser that offered `offered`.
+    fn invite_codecs_for(&self, offered: &[CodecName]) -> InviteCodecs {
+        let settings = &self.context.gateway.settings;
+        invite_codecs(&settings.codecs, &settings.codecs_exclude_sip, settings.allow_outside_codecs, offered)
+    }
+
     /// The INVITE to `request.callee` through the account's proxy, offering the SIP codecs the
     /// settings allow for a browser that offered `offered`.
     fn invite(&mut self, request: CallRequest, offered: &[CodecName], ctx: &mut Context<Self>) -> Result<(), String> {
@@ -351,8 +359,7 @@ impl SipDialog {
         let domain = if credentials.domain.is_empty() { credentials.outbound_proxy.clone() } else { credentials.domain.clone() };
         let callee = callee_uri(&request.callee, &domain)?;
         self.bind_rtp()?;
-        let settings = &self.context.gateway.settings;
-        let codecs = invite_codecs(&settings.codecs, &settings.codecs_exclude_sip, settings.allow_outside_codecs, offered);
+        let codecs = self.invite_codecs_for(offered);
         let mut audio = codecs.audio_media(self.rtp_port, Direction::SendRecv);
         audio.codecs.retain(|c| PHONE_CODECS.contains(&c.codec.name));
         if audio.codecs.is_empty() {
@@ -475,8 +482,13 @@ impl SipDialog {
             self.bind_video()?;
         }
         let CallOffer { setup, pending } = setup_call_offer(&self.peer_params(""), self.video_codec).map_err(|e| e.info())?;
+        let phone_codec = match self.setup.as_ref() {
+            Some(Setup::Incoming { offer, .. }) => offer.audio().and_then(|a| a.first_codec_among(PHONE_CODECS)).map(|(_, c)| c.name),
+            _ => None,
+        };
+        let offer = limit_browser_audio(&setup.answer, &Vec::from_iter(phone_codec));
         // setRemoteSDP before notifyIncomingCall, then RING (spec §4.5).
-        self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: setup.answer.clone() });
+        self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: offer });
         self.start_browser(setup, Some(pending), ctx);
         self.event(ServerEvent::IncomingCall(Box::new(self.info.clone())));
         self.status(CallStatus::Ring, ctx);
@@ -529,6 +541,8 @@ impl SipDialog {
         }));
     }
 
+    /// The legs run on the call's media thread, where this actor and the browser's peer run
+    /// too: frames between them never wake another thread.
     fn start_leg(&mut self, audio: NegotiatedMedia, ctx: &mut Context<Self>) -> Result<(), String> {
         let (Some(sockets), Some((from_browser, to_browser))) = (self.sockets.take(), self.browser_channels.take()) else {
             return Err("the call's media is already running".into());
@@ -553,13 +567,24 @@ impl SipDialog {
                 from_browser
             });
             let ends = VideoEnds { from_browser, to_browser: to_browser.clone(), browser_keyframes };
-            self.video_leg = Some(VideoLeg::start(sockets, video.pt, video.codec.name, target_of(video), ends)?);
+            self.video_leg = Some(VideoLeg::start(&Arbiter::current(), sockets, video.pt, video.codec.name, target_of(video), ends)?);
             // The phone's picture starts at a keyframe of the browser's.
             if let Some(browser) = &self.browser {
                 browser.do_send(RequestKeyframe);
             }
         }
-        let leg = CallLeg::start(&self.info.call_id, sockets, codec, target, activity, from_browser, to_browser, ctx.address().recipient())?;
+        let leg = CallLeg::start(
+            &Arbiter::current(),
+            &self.info.call_id,
+            sockets,
+            codec,
+            target,
+            activity,
+            from_browser,
+            to_browser,
+            ctx.address().recipient(),
+            self.context.metrics.clone(),
+        )?;
         if let Some(to_video) = browser_video {
             leg.command(LegCommand::ForwardVideo(to_video));
         }
@@ -695,6 +720,17 @@ fn browser_audio_codecs(offer: &str) -> Vec<CodecName> {
         .filter(|m| m.kind == "audio")
         .flat_map(|m| m.payload_types().filter_map(|pt| m.rtpmap(pt)).filter_map(|map| CodecName::from_rtpmap(&map.name)).collect::<Vec<_>>())
         .collect()
+}
+
+/// The browser's SDP, telling it to send Opus no wider than the phone's codecs carry when the
+/// phone's audio is always transcoded (`phone_codecs` has no Opus): 8 kHz for G.711, 16 kHz
+/// with G.722 among them.
+fn limit_browser_audio(sdp: &str, phone_codecs: &[CodecName]) -> String {
+    if phone_codecs.is_empty() || phone_codecs.contains(&CodecName::Opus) {
+        return sdp.to_owned();
+    }
+    let rate = if phone_codecs.contains(&CodecName::G722) { 16_000 } else { 8_000 };
+    limit_opus_audio_rate(sdp, rate)
 }
 
 fn check_credentials(credentials: &SipCredentials) -> Result<(), String> {

@@ -11,8 +11,7 @@ use crate::rtp::{
     H264Depacketizer, Picture, RtpHeader, RtpPacket, SentCounts, TimestampExtender, Vp8Depacketizer, MAX_VIDEO_PAYLOAD,
 };
 use crate::stream::RequestKeyframe;
-use super::call_media_threads::call_media_thread;
-use actix::Recipient;
+use actix::{ArbiterHandle, Recipient};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,16 +79,18 @@ impl VideoPayload {
 
 impl VideoLeg {
     /// `codec`: H.264 or VP8 (anything else is taken as H.264: the SDP allows nothing else).
-    /// The leg runs on a call media thread, as the call's audio leg does.
-    pub fn start(sockets: LegSockets, payload_type: u8, codec: CodecName, target: LegTarget, ends: VideoEnds) -> Result<Self, String> {
+    /// The leg runs on `thread`, the media thread of the call's browser peer and audio leg.
+    pub fn start(thread: &ArbiterHandle, sockets: LegSockets, payload_type: u8, codec: CodecName, target: LegTarget, ends: VideoEnds) -> Result<Self, String> {
         let (commands, command_rx) = mpsc::channel(8);
-        let runtime = call_media_thread()?;
-        runtime.spawn(async move {
+        let started = thread.spawn(async move {
             match sockets.into_async() {
                 Ok((rtp, rtcp)) => Leg::new(rtp, rtcp, payload_type, codec, target, ends.to_browser, ends.browser_keyframes).run(ends.from_browser, command_rx).await,
                 Err(e) => tracing::warn!(error = %e, "the call's video sockets failed"),
             }
         });
+        if !started {
+            return Err("the media thread is gone".into());
+        }
         Ok(VideoLeg { commands })
     }
 

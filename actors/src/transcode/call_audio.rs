@@ -1,8 +1,8 @@
 //! One call's audio both ways between a browser (Opus, 48 kHz) and a phone (G.711 or G.722):
 //! what the browser says becomes 20 ms phone payloads, what the phone says becomes 20 ms Opus
-//! packets. The call's RTP leg does this work itself, on its call media thread
-//! (`sip::call_media_threads`), off the actor threads: a thread per call, or a transcoder task
-//! apart from the leg, would wake and switch for every packet.
+//! packets. The call's RTP leg does this work itself, on the media thread of the call's
+//! browser peer: a thread per call, or a transcoder task apart from the leg, would wake and
+//! switch for every packet.
 
 use super::{OpusEncoder, TelephonyDecoder, TelephonyEncoder, TranscodeError, VoiceDecoder};
 use crate::media::CodecName;

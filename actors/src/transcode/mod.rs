@@ -26,7 +26,7 @@ pub use h264_encoder::H264Encoder;
 pub use audio_to_aac::{spawn_audio_to_aac, AacTrack};
 pub use call_audio::CallAudio;
 pub use mp4_file::{Mp4File, Mp4Tracks};
-pub use opus_decoder::{opus_fmtp_allows_stereo, opus_is_stereo, OpusDecoder};
+pub use opus_decoder::{opus_bandwidth, opus_fmtp_allows_stereo, opus_is_stereo, OpusDecoder};
 pub use opus_encoder::{OpusEncoder, OPUS_FRAME_SAMPLES};
 pub use sound_file::{load_sound_file, sound_file_path, SoundFileError, SoundFrames};
 pub use telephony_decoder::TelephonyDecoder;

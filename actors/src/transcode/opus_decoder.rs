@@ -11,6 +11,18 @@ pub fn opus_is_stereo(packet: &[u8]) -> bool {
     packet.first().is_some_and(|toc| toc & 0x04 != 0)
 }
 
+/// The audio bandwidth an Opus packet codes (its TOC byte's configuration, RFC 6716 §3.1).
+pub fn opus_bandwidth(packet: &[u8]) -> Option<&'static str> {
+    let config = packet.first()? >> 3;
+    Some(match config {
+        0..=3 | 16..=19 => "narrowband",
+        4..=7 => "mediumband",
+        8..=11 | 20..=23 => "wideband",
+        12..=13 | 24..=27 => "super-wideband",
+        _ => "fullband",
+    })
+}
+
 /// Whether an Opus fmtp line says its receiver takes stereo (`stereo=1`, RFC 7587 §6.1). Our
 /// answer repeats the publisher's offer, so without it a browser sends mono.
 pub fn opus_fmtp_allows_stereo(fmtp: &str) -> bool {
@@ -72,6 +84,14 @@ mod tests {
         assert!(opus_fmtp_allows_stereo("minptime=10;stereo=1;useinbandfec=1"));
         assert!(!opus_fmtp_allows_stereo("minptime=10;useinbandfec=1;sprop-stereo=1"));
         assert!(!opus_fmtp_allows_stereo("stereo=0"));
+    }
+
+    #[test]
+    fn the_toc_byte_says_the_bandwidth() {
+        // SILK narrowband, CELT narrowband, hybrid super-wideband, CELT wideband and fullband.
+        let bands: Vec<_> = [0x08u8, 0x98, 0x60, 0xb8, 0xf8].iter().map(|toc| opus_bandwidth(&[*toc]).unwrap()).collect();
+        assert_eq!(bands, ["narrowband", "narrowband", "super-wideband", "wideband", "fullband"]);
+        assert_eq!(opus_bandwidth(&[]), None);
     }
 
     #[test]

@@ -40,11 +40,21 @@ impl OpusEncoder {
         Self::with_settings(bitrate, 1, complexity, input_rate)
     }
 
+    /// A browser's microphone as WebRTC codes it on a desktop: 48 kHz mono in VoIP mode at
+    /// complexity 9, at `bitrate` (32 kbps unless the SDP says otherwise).
+    pub fn like_webrtc_microphone(bitrate: usize) -> Result<Self, TranscodeError> {
+        Self::create(bitrate, 1, 9, 48_000, ffi::OPUS_APPLICATION_VOIP)
+    }
+
     fn with_settings(bitrate: usize, channels: u8, complexity: u8, input_rate: u32) -> Result<Self, TranscodeError> {
+        Self::create(bitrate, channels, complexity, input_rate, ffi::OPUS_APPLICATION_AUDIO)
+    }
+
+    fn create(bitrate: usize, channels: u8, complexity: u8, input_rate: u32, application: c_int) -> Result<Self, TranscodeError> {
         let count: c_int = if channels == 1 { 1 } else { 2 };
         let mut error: c_int = 0;
         // SAFETY: plain arguments; the result is checked before use.
-        let raw = unsafe { ffi::opus_encoder_create(input_rate as i32, count, ffi::OPUS_APPLICATION_AUDIO, &mut error) };
+        let raw = unsafe { ffi::opus_encoder_create(input_rate as i32, count, application, &mut error) };
         if raw.is_null() || error != ffi::OPUS_OK {
             return Err(TranscodeError(format!("libopus cannot encode {input_rate} Hz x{count}: error {error}")));
         }
