@@ -4,6 +4,7 @@
 pub mod client_session;
 pub mod media;
 pub mod media_context;
+pub mod media_outbox;
 pub mod media_socket;
 pub mod metrics;
 pub mod panic_guard;

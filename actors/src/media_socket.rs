@@ -103,19 +103,27 @@ impl MediaSocket {
         routes.by_address.retain(|_, r| r.peer != peer);
     }
 
-    /// Sends a batch of datagrams with as few system calls as the kernel allows (sendmmsg),
-    /// without blocking: what the socket buffer cannot take is dropped and counted. Empties
+    /// Sends a batch of datagrams (of any peers) with as few system calls as the kernel allows
+    /// (sendmmsg), without blocking: what the socket buffer cannot take is dropped and counted,
+    /// and so is a datagram the kernel refuses (its destination), without the rest. Empties
     /// `batch`.
     pub fn send_batch(&self, batch: &mut Vec<(SocketAddr, Vec<u8>)>) {
-        let mut sent = 0;
-        while sent < batch.len() {
-            match sendmmsg(&self.socket, &batch[sent..]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => sent += n,
+        let (mut at, mut sent) = (0, 0);
+        while at < batch.len() {
+            match sendmmsg(&self.socket, &batch[at..]) {
+                Ok(n) if n > 0 => {
+                    at += n;
+                    sent += n;
+                }
+                Err(e) if !matches!(e.kind(), io::ErrorKind::WouldBlock) && e.raw_os_error() != Some(libc::ENOBUFS) => {
+                    at += 1;
+                    self.metrics.media_dropped("send_failed");
+                }
+                _ => break,
             }
         }
         self.metrics.media_datagrams_out.inc_by(sent as u64);
-        for _ in sent..batch.len() {
+        for _ in at..batch.len() {
             self.metrics.media_dropped("send_failed");
         }
         batch.clear();
@@ -242,6 +250,26 @@ mod tests {
             let (len, _) = receiver.recv_from(&mut buffer).unwrap();
             assert_eq!(&buffer[..len], vec![i; 10 + i as usize].as_slice());
         }
+        media.shutdown();
+    }
+
+    #[test]
+    fn a_refused_datagram_costs_only_itself() {
+        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let to = receiver.local_addr().unwrap();
+        let metrics = Metrics::new();
+        let media = MediaSocket::bind("127.0.0.1:0".parse().unwrap(), metrics.clone()).unwrap();
+        // Port 0 is no destination: the kernel refuses that one datagram.
+        let nowhere = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut batch = vec![(to, vec![1]), (nowhere, vec![2]), (to, vec![3])];
+        media.send_batch(&mut batch);
+        let mut buffer = [0u8; 8];
+        for expected in [1u8, 3] {
+            let (len, _) = receiver.recv_from(&mut buffer).unwrap();
+            assert_eq!(&buffer[..len], [expected].as_slice());
+        }
+        assert_eq!(metrics.media_datagrams_out.get(), 2);
         media.shutdown();
     }
 

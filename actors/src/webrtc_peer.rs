@@ -4,6 +4,7 @@
 //! stream and the passing of time, and carries out what it asks (transmit, wake me at, events).
 
 use crate::media::{MediaFrame, MediaKind};
+use crate::media_outbox;
 use crate::media_socket::{Datagram, MediaSocket};
 use crate::metrics::Metrics;
 use crate::panic_guard::guarded;
@@ -109,7 +110,7 @@ pub struct WebRtcPeer {
     ended: bool,
     /// Player frames waiting to be attached when the actor starts.
     pending_frames: Option<mpsc::Receiver<MediaFrame>>,
-    /// Datagrams of the current turn, sent together when it ends.
+    /// Datagrams of the current turn, handed to the thread's outbox when it ends.
     outbox: Vec<(SocketAddr, Vec<u8>)>,
 }
 
@@ -164,7 +165,7 @@ impl WebRtcPeer {
         let outcome = guarded(|| {
             mutate(self)?;
             let drained = self.drain(ctx);
-            self.socket.send_batch(&mut self.outbox);
+            media_outbox::send_soon(&self.socket, &mut self.outbox);
             drained
         });
         match outcome {

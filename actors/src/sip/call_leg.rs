@@ -26,8 +26,9 @@ const PACKET: Duration = Duration::from_millis(20);
 /// Between RTCP reports (RFC 3550's minimum for a two-party session).
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 
-/// An RTP port and the RTCP port above it, bound, before the remote side is known. They
-/// become async sockets on the runtime of the task that uses them ([`LegSockets::into_async`]).
+/// An RTP port and the RTCP port above it, bound and non-blocking, before the remote side is
+/// known. The video leg makes them async sockets on the runtime of its task
+/// ([`LegSockets::into_async`]); the audio leg reads them on its tick.
 pub struct LegSockets {
     pub port: u16,
     rtp: std::net::UdpSocket,
@@ -129,10 +130,8 @@ impl CallLeg {
         let span = tracing::info_span!("call", id = %call_id);
         let started = thread.spawn(
             async move {
-                match sockets.into_async() {
-                    Ok((rtp, rtcp)) => Leg::new(rtp, rtcp, codec, target, activity_timeout, transcoder, to_browser, events, metrics).run(from_browser, command_rx).await,
-                    Err(e) => tracing::warn!(error = %e, "the call's RTP sockets failed"),
-                }
+                let LegSockets { rtp, rtcp, .. } = sockets;
+                Leg::new(rtp, rtcp, codec, target, activity_timeout, transcoder, to_browser, events, metrics).run(from_browser, command_rx).await;
             }
             .instrument(span),
         );
@@ -144,8 +143,11 @@ impl CallLeg {
 }
 
 struct Leg {
-    rtp: UdpSocket,
-    rtcp: UdpSocket,
+    /// Plain non-blocking sockets, read on the tick: not registered for readiness, so that a
+    /// phone's packets never wake the thread by themselves (the jitter buffer waits for them
+    /// anyway, and the legs of a thread tick together).
+    rtp: std::net::UdpSocket,
+    rtcp: std::net::UdpSocket,
     codec: LegCodec,
     target: LegTarget,
     activity_timeout: Option<Duration>,
@@ -187,8 +189,8 @@ struct Leg {
 impl Leg {
     #[allow(clippy::too_many_arguments)]
     fn new(
-        rtp: UdpSocket,
-        rtcp: UdpSocket,
+        rtp: std::net::UdpSocket,
+        rtcp: std::net::UdpSocket,
         codec: LegCodec,
         target: LegTarget,
         activity_timeout: Option<Duration>,
@@ -233,19 +235,10 @@ impl Leg {
     async fn run(mut self, mut from_browser: mpsc::Receiver<MediaFrame>, mut commands: mpsc::Receiver<LegCommand>) {
         let mut tick = tokio::time::interval_at(next_shared_tick(), TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut rtp_buf = vec![0u8; 2048];
-        let mut rtcp_buf = vec![0u8; 1500];
         loop {
             tokio::select! {
-                received = self.rtp.recv_from(&mut rtp_buf) => {
-                    if let Ok((len, source)) = received {
-                        self.on_rtp(&rtp_buf[..len], source);
-                    }
-                }
-                // RTCP from the phone is read and let go: reports only.
-                _ = self.rtcp.recv_from(&mut rtcp_buf) => {}
                 frame = from_browser.recv() => match frame {
-                    Some(frame) => self.on_browser_frame(frame).await,
+                    Some(frame) => self.on_browser_frame(frame),
                     None => break,
                 },
                 command = commands.recv() => match command {
@@ -259,13 +252,22 @@ impl Leg {
                     Some(LegCommand::ForwardVideo(video)) => self.video = Some(video),
                     None => break,
                 },
-                _ = tick.tick() => self.on_tick().await,
+                _ = tick.tick() => self.on_tick(),
             }
         }
         let heard = self.jitter.counters();
         for (kind, count) in [("received", heard.received), ("lost", heard.lost), ("concealed", heard.concealed)] {
             self.metrics.call_phone_audio.get_or_create(&KindLabels { kind }).inc_by(count);
         }
+    }
+
+    /// Everything the phone sent since the last tick; its RTCP is read and let go (reports only).
+    fn read_phone(&mut self) {
+        let mut buffer = [0u8; 2048];
+        while let Ok((len, source)) = self.rtp.recv_from(&mut buffer) {
+            self.on_rtp(&buffer[..len], source);
+        }
+        while self.rtcp.recv_from(&mut buffer).is_ok() {}
     }
 
     fn on_rtp(&mut self, datagram: &[u8], source: SocketAddr) {
@@ -292,7 +294,7 @@ impl Leg {
         }
     }
 
-    async fn on_browser_frame(&mut self, frame: MediaFrame) {
+    fn on_browser_frame(&mut self, frame: MediaFrame) {
         if frame.kind != MediaKind::Audio {
             if let Some(video) = &self.video {
                 let _ = video.try_send(frame);
@@ -308,7 +310,7 @@ impl Leg {
             Some(transcoder) => match transcoder.browser_to_phone(&frame.data) {
                 Ok(payloads) => {
                     for payload in payloads {
-                        self.send_audio(&payload, None).await;
+                        self.send_audio(&payload, None);
                     }
                 }
                 Err(e) => tracing::debug!(error = %e, "undecodable browser audio skipped"),
@@ -317,14 +319,14 @@ impl Leg {
                 // Opus both sides: the browser's clock carries over to the phone's.
                 let (first, base) = *self.passthrough_base.get_or_insert((frame.time, self.timestamp));
                 let timestamp = base.wrapping_add(frame.time.wrapping_sub(first) as u32);
-                self.send_audio(&frame.data, Some(timestamp)).await;
+                self.send_audio(&frame.data, Some(timestamp));
             }
         }
     }
 
     /// Audio to the phone; while digits are being sent the audio makes way for them (its
     /// clock keeps going).
-    async fn send_audio(&mut self, payload: &[u8], timestamp: Option<u32>) {
+    fn send_audio(&mut self, payload: &[u8], timestamp: Option<u32>) {
         let timestamp = timestamp.unwrap_or(self.timestamp);
         self.timestamp = timestamp.wrapping_add(self.codec.clock_rate * PACKET.as_millis() as u32 / 1000);
         if self.dtmf_out.is_some() {
@@ -332,15 +334,15 @@ impl Leg {
         }
         let header = RtpHeader { marker: self.first_packet, payload_type: self.codec.pt, sequence_number: 0, timestamp, ssrc: self.ssrc };
         self.first_packet = false;
-        self.send_rtp(header, payload).await;
+        self.send_rtp(header, payload);
     }
 
-    async fn send_rtp(&mut self, mut header: RtpHeader, payload: &[u8]) {
+    fn send_rtp(&mut self, mut header: RtpHeader, payload: &[u8]) {
         let (Some(target), true) = (self.target.rtp, self.target.sending) else { return };
         header.sequence_number = self.sequence;
         self.sequence = self.sequence.wrapping_add(1);
         header.write_packet(payload, &mut self.packet);
-        match self.rtp.send_to(&self.packet, target).await {
+        match self.rtp.send_to(&self.packet, target) {
             Ok(_) => {
                 self.sent.count(payload.len());
             }
@@ -349,11 +351,11 @@ impl Leg {
     }
 
     /// A sender report while we send, a receiver report otherwise (RFC 3550 §6.4).
-    async fn send_report(&mut self) {
+    fn send_report(&mut self) {
         let Some(target) = self.target.rtcp else { return };
         self.last_report = Instant::now();
         self.sent.write_report(self.ssrc, self.timestamp, self.target.sending, &self.cname, &mut self.packet);
-        let _ = self.rtcp.send_to(&self.packet, target).await;
+        let _ = self.rtcp.send_to(&self.packet, target);
     }
 
     fn send_to_browser(&mut self, opus: Vec<u8>) {
@@ -382,12 +384,13 @@ impl Leg {
         }
     }
 
-    async fn on_tick(&mut self) {
+    fn on_tick(&mut self) {
+        self.read_phone();
         let now = Instant::now();
         self.play_phone_audio(now);
-        self.send_due_digits(now).await;
+        self.send_due_digits(now);
         if now.duration_since(self.last_report) >= RTCP_INTERVAL {
-            self.send_report().await;
+            self.send_report();
         }
         if let Some(timeout) = self.activity_timeout {
             if self.target.receiving && !self.timed_out && now.duration_since(self.last_rtp) > timeout {
@@ -426,7 +429,7 @@ impl Leg {
         }
     }
 
-    async fn send_due_digits(&mut self, now: Instant) {
+    fn send_due_digits(&mut self, now: Instant) {
         let Some((te_pt, _)) = self.codec.telephone_event else { return };
         loop {
             let Some((schedule, started, base)) = self.dtmf_out.as_mut() else { return };
@@ -441,7 +444,7 @@ impl Leg {
             }
             *schedule = peek;
             let header = RtpHeader { marker: packet.marker, payload_type: te_pt, sequence_number: 0, timestamp: base.wrapping_add(packet.timestamp_offset), ssrc: self.ssrc };
-            self.send_rtp(header, &packet.payload).await;
+            self.send_rtp(header, &packet.payload);
         }
     }
 }
