@@ -466,3 +466,20 @@ pub(super) async fn recv_or_wait<T>(receiver: &mut Option<mpsc::Receiver<T>>) ->
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn legs_started_apart_tick_on_one_grid() {
+        let first = next_shared_tick();
+        tokio::time::sleep(Duration::from_millis(13)).await;
+        let asked = tokio::time::Instant::now();
+        let second = next_shared_tick();
+        let apart = second.duration_since(first).as_micros();
+        assert!(apart >= TICK.as_micros(), "the later leg ticks later: {apart} µs");
+        assert_eq!(apart % TICK.as_micros(), 0, "on the same 10 ms grid: {apart} µs apart");
+        assert!(second > asked, "a leg's first tick is ahead of it");
+    }
+}
