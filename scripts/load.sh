@@ -15,8 +15,17 @@ BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$RUN"' EXIT
-"$BIN" --set server.bind_address=127.0.0.1 --set log.level=${LOAD_LOG_LEVEL:-warn} --set media.udp_port=0 --set sip.port=0 \
-  --ready-file "$RUN/ready" > "$RUN/server.log" 2>&1 &
+# LOAD_SERVER_ARGS adds server options (e.g. "--set media.workers=1").
+# LOAD_SERVER_CPUS=0 pins the server to those CPUs and everything else (the load command, its
+# peers) to the others: "per core" figures then come from a server that had exactly that much.
+SERVER_PIN=(); PEER_PIN=()
+if [ -n "${LOAD_SERVER_CPUS:-}" ]; then
+  OTHERS=$(python3 -c "import os,sys; s={int(c) for c in sys.argv[1].split(',')}; print(','.join(str(c) for c in sorted(os.sched_getaffinity(0)) if c not in s))" "$LOAD_SERVER_CPUS")
+  [ -n "$OTHERS" ] || { echo "LOAD_SERVER_CPUS leaves no CPU for the load" >&2; exit 2; }
+  SERVER_PIN=(taskset -c "$LOAD_SERVER_CPUS"); PEER_PIN=(taskset -c "$OTHERS")
+fi
+"${SERVER_PIN[@]}" "$BIN" --set server.bind_address=127.0.0.1 --set log.level=${LOAD_LOG_LEVEL:-warn} --set media.udp_port=0 --set sip.port=0 \
+  ${LOAD_SERVER_ARGS:-} --ready-file "$RUN/ready" > "$RUN/server.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$RUN/ready" ] && break; sleep 0.1; done
 [ -s "$RUN/ready" ] || { cat "$RUN/server.log"; exit 1; }
@@ -55,9 +64,9 @@ if [ "$COMMAND" = calls ] || [ "$COMMAND" = stream-calls ]; then
     PHONE=(-sf "$ROOT/integration/sip_scenarios/uas_talks.xml")
     EXTRA=(--phone "127.0.0.1:$PHONE_PORT" --http-url "http://127.0.0.1:$HTTP")
   fi
-  (cd "$RUN" && exec sipp "${PHONE[@]}" -i 127.0.0.1 -mi 127.0.0.1 \
+  (cd "$RUN" && exec "${PEER_PIN[@]}" sipp "${PHONE[@]}" -i 127.0.0.1 -mi 127.0.0.1 \
     -p $PHONE_PORT -mp 16000 -nostdin -trace_err -error_file sipp-errors.log > sipp.out 2>&1) &
   PIDS+=($!)
   sleep 1
 fi
-"$BIN" load "$COMMAND" --url "ws://127.0.0.1:$WS" --health-url "http://127.0.0.1:$HTTP/health" "${EXTRA[@]}" "$@"
+"${PEER_PIN[@]}" "$BIN" load "$COMMAND" --url "ws://127.0.0.1:$WS" --health-url "http://127.0.0.1:$HTTP/health" "${EXTRA[@]}" "$@"
