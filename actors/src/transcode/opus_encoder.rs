@@ -41,7 +41,7 @@ impl OpusEncoder {
     }
 
     /// A browser's microphone as WebRTC codes it on a desktop: 48 kHz mono in VoIP mode at
-    /// complexity 9, at `bitrate` (32 kbps unless the SDP says otherwise).
+    /// complexity 9, at `bitrate` (32 kbps is WebRTC's default for mono).
     pub fn like_webrtc_microphone(bitrate: usize) -> Result<Self, TranscodeError> {
         Self::create(bitrate, 1, 9, 48_000, ffi::OPUS_APPLICATION_VOIP)
     }

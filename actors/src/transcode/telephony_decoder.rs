@@ -12,16 +12,7 @@ use ffmpeg_next::software::resampling;
 use ffmpeg_next::util::channel_layout::ChannelLayout;
 use ffmpeg_next::Packet;
 
-/// A telephone codec's sample rate (G.722's is 16 kHz though its RTP clock is 8 kHz).
-pub(super) fn telephone_rate(codec: CodecName) -> Result<u32, TranscodeError> {
-    match codec {
-        CodecName::Pcmu | CodecName::Pcma => Ok(8_000),
-        CodecName::G722 => Ok(16_000),
-        other => Err(TranscodeError(format!("{other:?} is not telephone audio"))),
-    }
-}
-
-/// G.711 in code here; FFmpeg's codec for G.722, whose `id` is given.
+/// A telephone codec: G.711 in code here, G.722 by FFmpeg (codec `id`).
 pub(super) enum TelephoneCodec {
     G711(G711),
     Ffmpeg(codec::Id),
@@ -34,6 +25,14 @@ impl TelephoneCodec {
             CodecName::Pcma => Ok(TelephoneCodec::G711(G711::ALaw)),
             CodecName::G722 => Ok(TelephoneCodec::Ffmpeg(codec::Id::ADPCM_G722)),
             other => Err(TranscodeError(format!("{other:?} is not telephone audio"))),
+        }
+    }
+
+    /// Its sample rate (G.722's is 16 kHz though its RTP clock is 8 kHz).
+    pub(super) fn sample_rate(&self) -> u32 {
+        match self {
+            TelephoneCodec::G711(_) => 8_000,
+            TelephoneCodec::Ffmpeg(_) => 16_000,
         }
     }
 }
@@ -65,8 +64,9 @@ impl TelephonyDecoder {
 
     fn with_output(codec: CodecName, keep_codec_rate: bool) -> Result<Self, TranscodeError> {
         init();
-        let sample_rate = telephone_rate(codec)?;
-        let decoding = match TelephoneCodec::of(codec)? {
+        let telephone = TelephoneCodec::of(codec)?;
+        let sample_rate = telephone.sample_rate();
+        let decoding = match telephone {
             TelephoneCodec::G711(law) => Decoding::G711(law),
             TelephoneCodec::Ffmpeg(id) => {
                 let found = ffmpeg_next::decoder::find(id).ok_or_else(|| TranscodeError(format!("no {codec:?} decoder in FFmpeg")))?;

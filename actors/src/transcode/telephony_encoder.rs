@@ -3,7 +3,7 @@
 //! whole packet yet, so audio arriving in any chunking comes out as whole, even packets.
 
 use super::g711::G711;
-use super::telephony_decoder::{telephone_rate, TelephoneCodec};
+use super::telephony_decoder::TelephoneCodec;
 use super::{init, TranscodeError};
 use crate::media::CodecName;
 use ffmpeg_next::codec;
@@ -30,8 +30,9 @@ pub struct TelephonyEncoder {
 impl TelephonyEncoder {
     pub fn new(codec: CodecName) -> Result<Self, TranscodeError> {
         init();
-        let sample_rate = telephone_rate(codec)?;
-        let encoding = match TelephoneCodec::of(codec)? {
+        let telephone = TelephoneCodec::of(codec)?;
+        let sample_rate = telephone.sample_rate();
+        let encoding = match telephone {
             TelephoneCodec::G711(law) => Encoding::G711(law),
             TelephoneCodec::Ffmpeg(id) => {
                 let found = ffmpeg_next::encoder::find(id).ok_or_else(|| TranscodeError(format!("no {codec:?} encoder in FFmpeg")))?;
