@@ -97,6 +97,10 @@ pub struct SipDialog {
     video_sockets: Option<LegSockets>,
     video_port: u16,
     video_leg: Option<VideoLeg>,
+    /// While our REFER awaits its answer: the progress its NOTIFYs reported meanwhile. The
+    /// phone may send the first NOTIFY right behind its 202, and the two can reach us in either
+    /// order; the browser hears ACCEPTED first.
+    refer_pending: Option<Vec<TransferStatus>>,
     /// The phone's video, once agreed.
     phone_video: Option<NegotiatedMedia>,
     local_session: LocalSession,
@@ -173,6 +177,7 @@ impl SipDialog {
             video_sockets: None,
             video_port: 0,
             video_leg: None,
+            refer_pending: None,
             phone_video: None,
             local_session,
             phone: None,
@@ -658,12 +663,16 @@ impl SipDialog {
             return;
         };
         let referring = async move { dialog.refer(uri, None, None).await };
+        self.refer_pending = Some(Vec::new());
         ctx.spawn(referring.into_actor(self).map(|result, act, _| {
             let status = match result {
                 Ok(Some(response)) if response.status_code.kind() == StatusCodeKind::Successful => TransferStatus::Accepted,
                 _ => TransferStatus::Failed,
             };
-            act.event(ServerEvent::TransferEvent { call_id: act.info.call_id.clone(), status });
+            let progress = act.refer_pending.take().unwrap_or_default();
+            for status in std::iter::once(status).chain(progress) {
+                act.event(ServerEvent::TransferEvent { call_id: act.info.call_id.clone(), status });
+            }
         }));
     }
 
@@ -873,8 +882,10 @@ impl StreamHandler<DialogState> for SipDialog {
             }
             DialogState::Notify(_, request, handle) => {
                 let progress = std::str::from_utf8(&request.body).ok().and_then(transfer_status_of_sipfrag);
-                if let Some(status) = progress {
-                    self.event(ServerEvent::TransferEvent { call_id: self.info.call_id.clone(), status });
+                match (progress, &mut self.refer_pending) {
+                    (Some(status), Some(held)) => held.push(status),
+                    (Some(status), None) => self.event(ServerEvent::TransferEvent { call_id: self.info.call_id.clone(), status }),
+                    (None, _) => {}
                 }
                 ctx.spawn(async move { handle.reply(StatusCode::OK).await }.into_actor(self).map(|_, _, _| ()));
             }
