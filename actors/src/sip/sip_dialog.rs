@@ -491,7 +491,7 @@ impl SipDialog {
             Some(Setup::Incoming { offer, .. }) => offer.audio().and_then(|a| a.first_codec_among(PHONE_CODECS)).map(|(_, c)| c.name),
             _ => None,
         };
-        let offer = limit_browser_audio(&setup.answer, &Vec::from_iter(phone_codec));
+        let offer = limit_browser_audio(&setup.answer, phone_codec.as_slice());
         // setRemoteSDP before notifyIncomingCall, then RING (spec §4.5).
         self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: offer });
         self.start_browser(setup, Some(pending), ctx);
