@@ -6,7 +6,7 @@
 
 use super::encoded_media::encode_microphone_tone;
 use super::latency::Latencies;
-use super::phone::{call, connect_phone, CallReport};
+use super::phone::{call, connect_phone, CallReport, Microphone};
 use super::server_probe::{cores_between, counter, health_or_warn};
 use clap::Args;
 use serde_json::json;
@@ -67,7 +67,7 @@ impl Tally {
 
 pub async fn run(args: CallsArgs) -> Result<(), String> {
     let (host, port) = args.load.phone.rsplit_once(':').ok_or("--phone is host:port")?;
-    let tone = Arc::new(tokio::task::spawn_blocking(|| encode_microphone_tone(10, 440.0)).await.map_err(|e| e.to_string())??);
+    let tone = tokio::task::spawn_blocking(microphone).await.map_err(|e| e.to_string())??;
     let idle = health_or_warn(&args.health_url).await;
     let tally = Arc::new(Tally::default());
     let (hang_up, hang_up_rx) = watch::channel(false);
@@ -141,8 +141,15 @@ pub async fn run(args: CallsArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// A voice in the widths a browser codes for a phone's codecs: 8 kHz (G.711), 16 kHz (G.722)
+/// and full (Opus).
+fn microphone() -> Result<Microphone, String> {
+    let versions = [8_000, 16_000, 48_000].map(|rate| encode_microphone_tone(10, 440.0, rate).map(|packets| (rate, Arc::new(packets))));
+    Ok(Microphone::in_widths(versions.into_iter().collect::<Result<_, _>>()?))
+}
+
 /// One call: place it, hold it until told, hang up. Its media report when it ended cleanly.
-async fn one_call(url: String, login: serde_json::Value, tone: Arc<Vec<Vec<u8>>>, tally: Arc<Tally>, mut hang_up: watch::Receiver<bool>) -> Option<CallReport> {
+async fn one_call(url: String, login: serde_json::Value, tone: Microphone, tally: Arc<Tally>, mut hang_up: watch::Receiver<bool>) -> Option<CallReport> {
     let setup = async {
         let signalling = connect_phone(&url, login).await?;
         let mut running = call(signalling, "echo", tone).await?;

@@ -57,10 +57,11 @@ fn paint(picture: &mut frame::Video, n: u32) {
     picture.data_mut(2).fill((192 - n % 128) as u8);
 }
 
-/// `seconds` of a `tone_hz` tone as a browser's microphone sends it in a call: 20 ms mono
-/// Opus packets as WebRTC codes a voice by default (see `OpusEncoder::like_webrtc_microphone`).
-pub fn encode_microphone_tone(seconds: u32, tone_hz: f32) -> Result<Vec<Vec<u8>>, String> {
-    let mut opus = OpusEncoder::like_webrtc_microphone(32_000).map_err(|e| e.0)?;
+/// `seconds` of a `tone_hz` tone as a browser's microphone sends a caller's voice: 20 ms mono
+/// Opus packets as WebRTC codes them, no wider than `max_playback_rate` (see
+/// `OpusEncoder::like_webrtc_microphone`).
+pub fn encode_microphone_tone(seconds: u32, tone_hz: f32, max_playback_rate: u32) -> Result<Vec<Vec<u8>>, String> {
+    let mut opus = OpusEncoder::like_webrtc_microphone(32_000, max_playback_rate).map_err(|e| e.0)?;
     (0..seconds as usize * 50)
         .map(|f| {
             let tone = tone_frame(f, tone_hz);

@@ -18,6 +18,8 @@ const STEP: Duration = Duration::from_secs(10);
 /// What a call's browser side heard and sent.
 #[derive(Debug, Default)]
 pub struct CallReport {
+    /// The server's SDP: its answer to an outgoing call, its offer of an incoming one.
+    pub server_sdp: String,
     /// Opus payloads received from the server, in order.
     pub received: Vec<Vec<u8>>,
     pub sent: u64,
@@ -26,6 +28,50 @@ pub struct CallReport {
     /// Video access units received, and whether each is a keyframe.
     pub received_video: Vec<(Vec<u8>, bool)>,
     pub sent_video: u64,
+}
+
+/// What the browser's microphone sends: 20 ms Opus packets, in one or more widths. Chromium
+/// codes its Opus no wider than the `maxplaybackrate` of the server's SDP; this browser sends
+/// the narrowest version it has that is still that wide (or its widest).
+#[derive(Clone)]
+pub struct Microphone {
+    /// By the audio rate (Hz) each is coded for, narrowest first.
+    versions: Vec<(u32, Arc<Vec<Vec<u8>>>)>,
+}
+
+impl Microphone {
+    /// `versions`: packets by the audio rate they were coded for.
+    pub fn in_widths(mut versions: Vec<(u32, Arc<Vec<Vec<u8>>>)>) -> Self {
+        versions.sort_by_key(|(rate, _)| *rate);
+        Microphone { versions }
+    }
+
+    /// The packets for a call whose Opus the server's `sdp` limits (or not).
+    fn for_sdp(&self, sdp: &str) -> Arc<Vec<Vec<u8>>> {
+        let limit = opus_max_playback_rate(sdp).unwrap_or(48_000);
+        let fitting = self.versions.iter().find(|(rate, _)| *rate >= limit);
+        fitting.or(self.versions.last()).map(|(_, packets)| packets.clone()).unwrap_or_default()
+    }
+}
+
+/// One width for every call: a browser that pays no heed to `maxplaybackrate`.
+impl From<Arc<Vec<Vec<u8>>>> for Microphone {
+    fn from(packets: Arc<Vec<Vec<u8>>>) -> Self {
+        Microphone { versions: vec![(48_000, packets)] }
+    }
+}
+
+/// The `maxplaybackrate` of the first Opus fmtp line of `sdp` (RFC 7587 §6.1).
+fn opus_max_playback_rate(sdp: &str) -> Option<u32> {
+    let opus_pt = sdp.lines().find_map(|line| {
+        let (pt, codec) = line.strip_prefix("a=rtpmap:")?.split_once(' ')?;
+        codec.to_ascii_lowercase().starts_with("opus/").then_some(pt)
+    })?;
+    let params = sdp.lines().find_map(|line| line.strip_prefix("a=fmtp:")?.strip_prefix(opus_pt)?.strip_prefix(' '))?;
+    params.split(';').find_map(|param| {
+        let (name, value) = param.trim().split_once('=')?;
+        name.eq_ignore_ascii_case("maxplaybackrate").then(|| value.trim().parse().ok()).flatten()
+    })
 }
 
 /// A call in progress: its messages come out of `next`, commands go in with `send`.
@@ -43,45 +89,32 @@ pub async fn connect_phone(url: &str, sip: Value) -> Result<Signalling, String> 
     Signalling::connect(url, sip).await
 }
 
-/// Places a call to `callee`; returns once the server answered the browser's offer.
-pub async fn call(signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u8>>>) -> Result<RunningCall, String> {
-    place_call(signalling, callee, audio, None).await
+/// Places a call to `callee`; the server's answer to the browser's offer may come any time
+/// after (with the phone's SDP, when the phone's codec decides how wide the audio is).
+pub async fn call(signalling: Signalling, callee: &str, microphone: impl Into<Microphone>) -> Result<RunningCall, String> {
+    place_call(signalling, callee, microphone.into(), None).await
 }
 
 /// Places a video call to `callee`, offering only the clip's codec and sending its pictures
 /// as the camera.
 pub async fn video_call(signalling: Signalling, callee: &str, clip: Arc<EncodedClip>) -> Result<RunningCall, String> {
-    place_call(signalling, callee, Arc::new(clip.audio.clone()), Some(clip)).await
+    place_call(signalling, callee, Arc::new(clip.audio.clone()).into(), Some(clip)).await
 }
 
-async fn place_call(mut signalling: Signalling, callee: &str, audio: Arc<Vec<Vec<u8>>>, camera: Option<Arc<EncodedClip>>) -> Result<RunningCall, String> {
+async fn place_call(mut signalling: Signalling, callee: &str, microphone: Microphone, camera: Option<Arc<EncodedClip>>) -> Result<RunningCall, String> {
     let video = camera.as_ref().map(|clip| clip.codec);
-    let (mut peer, offer) = ClientPeer::offer(Role::Call, Some(OpusChannels::Mono), video).await?;
+    let (peer, offer) = ClientPeer::offer(Role::Call, Some(OpusChannels::Mono), video).await?;
     let call_id = format!("call-{:016x}", rand::random::<u64>());
     let caller = signalling.user_data["sipLogin"].clone();
     let request = json!({"callId": call_id, "incoming": false, "hasVideo": camera.is_some(), "hasAudio": true, "status": "PENDING",
         "mediaProvider": "WebRTC", "sdp": offer, "caller": caller, "callee": callee});
     signalling.send("call", request).await?;
     let sent_at = Instant::now();
-    let mut early = Vec::new();
-    loop {
-        let message = signalling.next(STEP).await?.ok_or("no setRemoteSDP for the call")?;
-        if message.name == "setRemoteSDP" && message.data.first() == Some(&Value::from(call_id.as_str())) {
-            let sdp = message.data.get(1).and_then(Value::as_str).ok_or("setRemoteSDP without SDP")?;
-            peer.accept_answer(sdp)?;
-            break;
-        }
-        let failed = message.name == "finish" && message.payload()["callId"] == call_id.as_str();
-        early.push(message);
-        if failed {
-            return Err(format!("call failed: {}", early.last().map(|m| m.payload().to_string()).unwrap_or_default()));
-        }
-    }
-    Ok(run(signalling, peer, call_id, audio, camera, early, sent_at))
+    Ok(run(signalling, peer, call_id, Awaiting::Answer(microphone), camera, Vec::new(), sent_at))
 }
 
 /// Waits for the next incoming call and answers it.
-pub async fn answer_next_call(mut signalling: Signalling, audio: Arc<Vec<Vec<u8>>>, within: Duration) -> Result<RunningCall, String> {
+pub async fn answer_next_call(mut signalling: Signalling, microphone: impl Into<Microphone>, within: Duration) -> Result<RunningCall, String> {
     let deadline = Instant::now() + within;
     let mut offers = std::collections::HashMap::new();
     let (call_id, offer, mut early) = loop {
@@ -109,11 +142,21 @@ pub async fn answer_next_call(mut signalling: Signalling, audio: Arc<Vec<Vec<u8>
             break;
         }
     }
+    let audio = microphone.into().for_sdp(&offer);
     let (peer, answer) = ClientPeer::answer(&offer).await?;
     let request = json!({"callId": call_id, "incoming": true, "hasVideo": true, "hasAudio": true, "status": "PENDING",
         "mediaProvider": "WebRTC", "sdp": answer});
     signalling.send("answer", request).await?;
-    Ok(run(signalling, peer, call_id, audio, None, early, Instant::now()))
+    Ok(run(signalling, peer, call_id, Awaiting::Media { audio, server_sdp: offer }, None, early, Instant::now()))
+}
+
+/// What a call's browser side waits for.
+enum Awaiting {
+    /// The server's answer to its offer, which says how wide its microphone may be.
+    Answer(Microphone),
+    /// ICE and DTLS, then media: `audio` is what its microphone sends, as wide as the
+    /// server's SDP lets it be.
+    Media { audio: Arc<Vec<Vec<u8>>>, server_sdp: String },
 }
 
 /// Drives the call: media both ways, messages out, commands in, until `finish` or the end.
@@ -121,7 +164,7 @@ fn run(
     mut signalling: Signalling,
     mut peer: ClientPeer,
     call_id: String,
-    audio: Arc<Vec<Vec<u8>>>,
+    mut awaiting: Awaiting,
     camera: Option<Arc<EncodedClip>>,
     early: Vec<ServerMessage>,
     sent_at: Instant,
@@ -136,13 +179,16 @@ fn run(
         let mid = peer.audio.ok_or("the call has no audio")?;
         let camera = camera.zip(peer.video);
         let mut report = CallReport::default();
+        if let Awaiting::Media { server_sdp, .. } = &awaiting {
+            report.server_sdp = server_sdp.clone();
+        }
         let mut connected = false;
         let mut next_audio = Instant::now();
         let mut next_video = Instant::now();
         let mut media_start = None;
         loop {
             let now = Instant::now();
-            if connected && now >= next_audio {
+            if let (true, true, Awaiting::Media { audio, .. }) = (connected, now >= next_audio, &awaiting) {
                 peer.write(mid, report.sent * 960, 48_000, audio[report.sent as usize % audio.len()].clone())?;
                 report.sent += 1;
                 next_audio += Duration::from_millis(20);
@@ -184,6 +230,15 @@ fn run(
                 },
                 message = signalling.next(wake.saturating_duration_since(Instant::now())) => {
                     let Some(message) = message? else { continue };
+                    if message.name == "setRemoteSDP" && message.data.first() == Some(&Value::from(id.as_str())) {
+                        let sdp = message.data.get(1).and_then(Value::as_str).ok_or("setRemoteSDP without SDP")?;
+                        let Awaiting::Answer(microphone) = &awaiting else { return Err("a second setRemoteSDP for the call".into()) };
+                        let audio = microphone.for_sdp(sdp);
+                        peer.accept_answer(sdp)?;
+                        report.server_sdp = sdp.to_owned();
+                        awaiting = Awaiting::Media { audio, server_sdp: sdp.to_owned() };
+                        continue;
+                    }
                     let finished = message.name == "finish" && message.payload()["callId"] == id.as_str();
                     let _ = messages_in.send(message);
                     if finished {
@@ -254,5 +309,25 @@ impl RunningCall {
             Ok(joined) => joined.map_err(|e| e.to_string())?,
             Err(_) => Err("the call did not end".into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_microphone_is_as_wide_as_the_servers_sdp_lets_it() {
+        let packets = |tag: u8| Arc::new(vec![vec![tag]]);
+        let microphone = Microphone::in_widths(vec![(48_000, packets(3)), (8_000, packets(1)), (16_000, packets(2))]);
+        let sdp = |fmtp: &str| format!("m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:0 x=1\r\n{fmtp}");
+        let chosen = |fmtp: &str| microphone.for_sdp(&sdp(fmtp))[0][0];
+        assert_eq!(chosen("a=fmtp:111 minptime=10;maxplaybackrate=8000;sprop-maxcapturerate=8000\r\n"), 1);
+        assert_eq!(chosen("a=fmtp:111 maxplaybackrate=12000\r\n"), 2);
+        assert_eq!(chosen("a=fmtp:111 MaxPlaybackRate=16000\r\n"), 2);
+        assert_eq!(chosen("a=fmtp:111 minptime=10;useinbandfec=1\r\n"), 3, "no limit: full width");
+        assert_eq!(chosen(""), 3);
+        let single = Microphone::from(packets(7));
+        assert_eq!(single.for_sdp(&sdp("a=fmtp:111 maxplaybackrate=8000\r\n"))[0][0], 7, "one width for all");
     }
 }

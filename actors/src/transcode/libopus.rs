@@ -20,6 +20,14 @@ pub const OPUS_APPLICATION_VOIP: c_int = 2048;
 pub const OPUS_APPLICATION_AUDIO: c_int = 2049;
 pub const OPUS_SET_BITRATE_REQUEST: c_int = 4002;
 pub const OPUS_SET_COMPLEXITY_REQUEST: c_int = 4010;
+pub const OPUS_SET_MAX_BANDWIDTH_REQUEST: c_int = 4004;
+pub const OPUS_SET_SIGNAL_REQUEST: c_int = 4024;
+pub const OPUS_SIGNAL_VOICE: c_int = 3001;
+pub const OPUS_BANDWIDTH_NARROWBAND: c_int = 1101;
+pub const OPUS_BANDWIDTH_MEDIUMBAND: c_int = 1102;
+pub const OPUS_BANDWIDTH_WIDEBAND: c_int = 1103;
+pub const OPUS_BANDWIDTH_SUPERWIDEBAND: c_int = 1104;
+pub const OPUS_BANDWIDTH_FULLBAND: c_int = 1105;
 
 #[link(name = "opus")]
 extern "C" {

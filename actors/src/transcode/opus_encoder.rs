@@ -40,10 +40,31 @@ impl OpusEncoder {
         Self::with_settings(bitrate, 1, complexity, input_rate)
     }
 
-    /// A browser's microphone as WebRTC codes it on a desktop: 48 kHz mono in VoIP mode at
-    /// complexity 9, at `bitrate` (32 kbps is WebRTC's default for mono).
-    pub fn like_webrtc_microphone(bitrate: usize) -> Result<Self, TranscodeError> {
-        Self::create(bitrate, 1, 9, 48_000, ffi::OPUS_APPLICATION_VOIP)
+    /// A caller's voice as WebRTC codes a desktop microphone: 48 kHz mono in VoIP mode at
+    /// complexity 9, at `bitrate` (32 kbps is WebRTC's default for mono), no wider than a
+    /// receiver's `max_playback_rate` (Hz; WebRTC caps its encoder so). The input is taken as
+    /// speech, which libopus codes with SILK (alone, or under CELT when wide): a synthetic tone
+    /// would otherwise be coded as music, with CELT alone, which a caller's speech is not.
+    pub fn like_webrtc_microphone(bitrate: usize, max_playback_rate: u32) -> Result<Self, TranscodeError> {
+        let encoder = Self::create(bitrate, 1, 9, 48_000, ffi::OPUS_APPLICATION_VOIP)?;
+        let widths = [
+            (8_000, ffi::OPUS_BANDWIDTH_NARROWBAND),
+            (12_000, ffi::OPUS_BANDWIDTH_MEDIUMBAND),
+            (16_000, ffi::OPUS_BANDWIDTH_WIDEBAND),
+            (24_000, ffi::OPUS_BANDWIDTH_SUPERWIDEBAND),
+        ];
+        let bandwidth = widths.iter().find(|(rate, _)| max_playback_rate <= *rate).map_or(ffi::OPUS_BANDWIDTH_FULLBAND, |(_, bandwidth)| *bandwidth);
+        // SAFETY: a live encoder; both requests take one opus_int32.
+        let (signal_set, bandwidth_set) = unsafe {
+            (
+                ffi::opus_encoder_ctl(encoder.raw, ffi::OPUS_SET_SIGNAL_REQUEST, ffi::OPUS_SIGNAL_VOICE),
+                ffi::opus_encoder_ctl(encoder.raw, ffi::OPUS_SET_MAX_BANDWIDTH_REQUEST, bandwidth),
+            )
+        };
+        if signal_set != ffi::OPUS_OK || bandwidth_set != ffi::OPUS_OK {
+            return Err(TranscodeError(format!("libopus refused a voice of at most {max_playback_rate} Hz")));
+        }
+        Ok(encoder)
     }
 
     fn with_settings(bitrate: usize, channels: u8, complexity: u8, input_rate: u32) -> Result<Self, TranscodeError> {
@@ -145,6 +166,21 @@ mod tests {
             let peak = heard[4_800..].iter().fold(0f32, |m, s| m.max(s.abs()));
             assert!(peak > 0.3, "the tone at {rate} Hz comes through: peak {peak}");
         }
+    }
+
+    #[test]
+    fn a_microphone_codes_speech_no_wider_than_its_receiver_plays() {
+        use crate::transcode::opus_decoder::opus_bandwidth;
+        let toc_of = |max_playback_rate| {
+            let mut microphone = OpusEncoder::like_webrtc_microphone(32_000, max_playback_rate).unwrap();
+            let samples = tone(OPUS_FRAME_SAMPLES * 10, 48_000.0);
+            let packets: Vec<Vec<u8>> = samples.chunks(OPUS_FRAME_SAMPLES).map(|frame| microphone.encode_mono(frame).unwrap()).collect();
+            packets.last().unwrap()[0]
+        };
+        let (narrow, wide, full) = (toc_of(8_000), toc_of(16_000), toc_of(48_000));
+        assert_eq!([narrow, wide, full].map(|toc| opus_bandwidth(&[toc]).unwrap()), ["narrowband", "wideband", "fullband"]);
+        // As speech: SILK (configurations 0-11) or SILK under CELT (12-15), not CELT alone.
+        assert!([narrow, wide, full].iter().all(|toc| toc >> 3 < 16), "{narrow:#x} {wide:#x} {full:#x}");
     }
 
     #[test]
