@@ -49,6 +49,8 @@ async fn an_outgoing_call_carries_audio_both_ways_and_hangs_up_with_bye() {
     let messages = phone.messages();
     assert!(messages.contains("m=audio") && messages.contains("RTP/AVP"), "{messages}");
     assert!(report.received.len() > 100, "audio came back: {} packets", report.received.len());
+    // The answer waited for the phone's: the phone took PCMU, so the browser's Opus need be no wider.
+    assert!(report.server_sdp.contains("maxplaybackrate=8000"), "{}", report.server_sdp);
     let (level, pitch) = level_and_pitch(&report.received, 1.0);
     assert!(level > 0.05, "the echoed tone is heard: level {level}");
     assert!((pitch - 440.0).abs() < 20.0, "and it is the browser's 440 Hz: {pitch} Hz");
@@ -74,6 +76,7 @@ async fn an_incoming_call_rings_the_browser_which_answers_and_hears_the_phone() 
     let (level, pitch) = level_and_pitch(&report.received, 1.0);
     assert!(level > 0.05, "the phone's tone is heard: level {level} in {} packets", report.received.len());
     assert!((pitch - 440.0).abs() < 20.0, "{pitch} Hz");
+    assert!(report.server_sdp.contains("maxplaybackrate=8000"), "a PCMU caller's call is 8 kHz audio: {}", report.server_sdp);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,6 +352,7 @@ async fn a_wideband_phone_talks_g722_and_puts_the_browser_on_hold() {
     assert!(level > 0.05 && (pitch - 440.0).abs() < 20.0, "the browser hears the phone's G.722 tone: level {level}, {pitch} Hz");
     let g722: Vec<Vec<u8>> = received.lock().unwrap().iter().filter(|(pt, p)| *pt == 9 && p.len() == 160).map(|(_, p)| p.clone()).collect();
     assert!(g722.len() > 100, "the phone gets G.722: {} packets", g722.len());
+    assert!(report.server_sdp.contains("maxplaybackrate=16000"), "the browser's Opus need be no wider than G.722: {}", report.server_sdp);
     let pitch = g722_pitch(&g722);
     assert!((pitch - 440.0).abs() < 20.0, "and in it the browser's 440 Hz: {pitch} Hz");
 }

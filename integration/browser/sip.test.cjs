@@ -29,6 +29,15 @@ test('the phone demo page as a SIP phone', async (t) => {
   const statuses = () => page.evaluate(() => window.callStatuses.filter(Boolean));
   const waitStatus = (status, timeout = 15 * SECOND) =>
     page.waitForFunction((s) => document.querySelector('#callStatus').textContent === s, status, { timeout });
+  /** How wide the browser's Opus of the latest call reached the server, from the server's log. */
+  const browserAudioArrives = () => {
+    const lines = server.log().replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter(line => line.includes("the browser's audio arrives"));
+    return lines[lines.length - 1] || '(not in the log)';
+  };
+  const assertNarrowband = () => {
+    const arrives = browserAudioArrives();
+    assert.match(arrives, /bandwidth="?narrowband/, `the browser's Opus is narrowband: ${arrives}`);
+  };
   /** Inbound audio of the current call from the SDK's getStats. */
   const inboundAudio = () => page.evaluate(() => new Promise(resolve => currentCall.getStats(stats => {
     const audio = stats.inboundStream.audio || {};
@@ -65,6 +74,9 @@ test('the phone demo page as a SIP phone', async (t) => {
     assert.ok(after.packets - before.packets > 100, `the phone's echo arrives: ${JSON.stringify([before, after])}`);
     const sent = rtp.counts();
     assert.ok(sent['0'] > 100 && Object.keys(sent).every(pt => pt === '0' || pt === '101'), `the phone gets PCMU: ${JSON.stringify(sent)}`);
+    // Our answer waited for the phone's, and told the browser its audio goes out at 8 kHz
+    // (maxplaybackrate): its Opus is no wider.
+    assertNarrowband();
 
     await page.click('#callBtn'); // now "Hangup"
     await waitStatus('FINISH');
@@ -90,8 +102,7 @@ test('the phone demo page as a SIP phone', async (t) => {
     assert.ok(after.packets - before.packets > 50 && after.level > 0.01, `the caller's tone is heard: ${JSON.stringify([before, after])}`);
     assert.ok(rtp.counts()['0'] > 50, `the caller gets PCMU: ${JSON.stringify(rtp.counts())}`);
     // Our offer told the browser the call's audio is 8 kHz (maxplaybackrate): its Opus is no wider.
-    const heard = server.log().replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter(line => line.includes("the browser's audio arrives"));
-    assert.match(heard[heard.length - 1] || '', /bandwidth="?narrowband/, `the browser's Opus is narrowband: ${heard.join('\n')}`);
+    assertNarrowband();
     await waitStatus('FINISH');
     assert.equal(await caller.result(), 0, caller.errors());
     assert.deepEqual((await statuses()).slice(0, 2), ['RING', 'ESTABLISHED']);

@@ -79,6 +79,9 @@ pub struct SipDialog {
     dialog: Option<InviteDialog>,
     sip_sdp: Vec<String>,
     browser: Option<Addr<WebRtcPeer>>,
+    /// An outgoing call's SDP answer for the browser, held until the phone's SDP says its codec
+    /// (see `start_outgoing`).
+    held_answer: Option<String>,
     /// The browser's frames for the leg and the leg's frames for the browser, until the leg starts.
     browser_channels: Option<(mpsc::Receiver<MediaFrame>, mpsc::Sender<MediaFrame>)>,
     /// A to-stream call's browser side: it never speaks, and holding it keeps the leg's input open.
@@ -165,6 +168,7 @@ impl SipDialog {
             dialog,
             sip_sdp,
             browser: None,
+            held_answer: None,
             browser_channels: None,
             silent_browser: None,
             listened: None,
@@ -311,8 +315,15 @@ impl SipDialog {
         self.status(CallStatus::Trying, ctx);
         let setup = setup_call_answer(&self.peer_params(&request.sdp), request.has_video).map_err(|e| e.info())?;
         let phone_codecs: Vec<CodecName> = self.invite_codecs_for(&browser_audio_codecs(&request.sdp)).audio.iter().map(|c| c.codec.name).collect();
-        let answer = limit_browser_audio(&setup.answer, &phone_codecs);
-        self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: answer });
+        if phone_codecs.contains(&CodecName::Opus) {
+            // The phone may take Opus (passed through at full width) or a telephone codec (the
+            // browser's audio is then best narrow, and a quarter as costly to transcode): the
+            // answer waits for the phone's SDP, which the spec allows (§4.7).
+            self.held_answer = Some(setup.answer.clone());
+        } else {
+            let answer = limit_browser_audio(&setup.answer, &phone_codecs);
+            self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: answer });
+        }
         // Video when the browser asked for it and its offer has H.264 or VP8 to pass through.
         self.video_codec = setup.video.as_ref().map(|v| v.codec.name);
         self.info.has_video = self.video_codec.is_some();
@@ -459,6 +470,7 @@ impl SipDialog {
             return self.fail("No common codecs with the SIP side", ctx);
         };
         let negotiated = negotiated_from_answer(&audio, pt, codec.clone());
+        self.send_held_answer(negotiated.codec.name);
         // Video when we offered it and the phone kept it; a call without goes on with audio.
         let video = answer.as_ref().ok().and_then(|sdp| sdp.video()).filter(|v| self.video_sockets.is_some() && !v.is_rejected() && v.is_plain_rtp());
         let wanted: Vec<CodecName> = self.video_codec.into_iter().collect();
@@ -466,6 +478,14 @@ impl SipDialog {
         match self.start_leg(negotiated, ctx) {
             Ok(()) => self.status(CallStatus::Established, ctx),
             Err(e) => self.fail(e, ctx),
+        }
+    }
+
+    /// The browser's held answer (if it still waits), as wide as the phone's `codec` carries.
+    fn send_held_answer(&mut self, codec: CodecName) {
+        if let Some(answer) = self.held_answer.take() {
+            let answer = limit_browser_audio(&answer, &[codec]);
+            self.event(ServerEvent::SetRemoteSdp { id: self.info.call_id.clone(), sdp: answer });
         }
     }
 
@@ -731,6 +751,12 @@ fn browser_audio_codecs(offer: &str) -> Vec<CodecName> {
         .collect()
 }
 
+/// The audio codec of a phone's SDP `body` that the call would use.
+fn phone_codec_of(body: &[u8]) -> Option<CodecName> {
+    let sdp = PlainSdp::parse(std::str::from_utf8(body).ok()?).ok()?;
+    sdp.audio()?.first_codec_among(PHONE_CODECS).map(|(_, codec)| codec.name)
+}
+
 /// The browser's SDP, telling it to send Opus no wider than the phone's codecs carry when the
 /// phone's audio is always transcoded (`phone_codecs` has no Opus): 8 kHz for G.711, 16 kHz
 /// with G.722 among them.
@@ -856,6 +882,10 @@ impl StreamHandler<DialogState> for SipDialog {
                     _ => CallStatus::Ring,
                 };
                 self.info.sip_status = Some(response.status_code.code());
+                // Early media's SDP says the phone's codec already.
+                if let Some(codec) = phone_codec_of(&response.body) {
+                    self.send_held_answer(codec);
+                }
                 if self.info.status != status {
                     self.status(status, ctx);
                 }
