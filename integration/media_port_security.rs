@@ -47,7 +47,11 @@ async fn forged_datagrams_never_reach_dtls_or_srtp() {
     let mut bob = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let mut player = play(&mut bob, "guarded", None).await.unwrap();
     let ufrag = publisher.answer.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")).unwrap().trim().to_owned();
-    let media_port = ("127.0.0.1", server.ports.media_udp);
+    // The port the publisher's peer listens on, as its answer's candidate says.
+    let candidate = publisher.answer.lines().find(|l| l.starts_with("a=candidate:")).expect("a candidate in the answer");
+    let port: u16 = candidate.split_whitespace().nth(5).and_then(|p| p.parse().ok()).expect("a port in the candidate");
+    assert!(server.ports.media_udp.contains(&port), "{candidate} is on one of {:?}", server.ports.media_udp);
+    let media_port = ("127.0.0.1", port);
 
     let attacker = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     attacker.send_to(&DTLS_HELLO, media_port).await.unwrap();

@@ -16,7 +16,7 @@ use ferrophone_actors::webrtc::peer_setup::ResendBuffers;
 use ferrophone_actors::media_socket::MediaSocket;
 use ferrophone_actors::metrics::Metrics;
 use ferrophone_actors::registry::{Registry, ShutdownSessions, ShutdownTransponders};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 pub struct BoundPorts {
     pub ws: u16,
     pub http: u16,
-    pub media_udp: u16,
+    /// One per media thread.
+    pub media_udp: Vec<u16>,
     /// SIP, UDP and TCP.
     pub sip: u16,
     pub wss: Option<u16>,
@@ -47,18 +48,16 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
     let registry = Registry::start_supervised();
     let metrics = Metrics::new();
     let advertised_ip = advertised_ip(&config.media.advertised_ip, config.server.bind_address);
-    let media_socket = MediaSocket::bind((config.server.bind_address, config.media.udp_port).into(), metrics.clone())
-        .map_err(|e| format!("cannot open the media port {}/udp: {e}", config.media.udp_port))?;
     let media_workers = if config.media.workers == 0 { num_cpus() } else { config.media.workers };
+    let media_sockets = bind_media_ports(config.server.bind_address, config.media.udp_port, media_workers, &metrics)?;
     let sip = SipGateway::start(config.sip_settings(advertised_ip)).await.map_err(|e| format!("cannot start SIP: {e}"))?;
     let media = Arc::new(MediaContext::new(
-        media_socket.clone(),
-        (advertised_ip, media_socket.local_addr().port()).into(),
+        media_sockets,
+        advertised_ip,
         ResendBuffers { video: config.media.video_resend_packets, audio: config.media.audio_resend_packets },
         config.push_settings(),
         Some(sip.clone()),
         RecordPlace { dir: PathBuf::from(&config.media.record_dir), recordings: Recordings::default().start() },
-        media_workers,
     ));
     let rest_calls = RestCalls::new(registry.clone(), media.clone(), metrics.clone()).start();
     let state = AppState {
@@ -110,7 +109,7 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
             .map_err(|e| format!("cannot listen for HTTPS on {bind}:{}: {e}", config.server.https_port))?;
     }
 
-    let ports = bound_ports(&ws_server.addrs(), &http_server.addrs(), media_socket.local_addr().port(), sip.local.port(), tls.is_some());
+    let ports = bound_ports(&ws_server.addrs(), &http_server.addrs(), state.media.ports(), sip.local.port(), tls.is_some());
     announce(&ports, &state);
     if let Some(path) = ready_file {
         std::fs::write(&path, serde_json::to_string(&ports).expect("ports serialize"))
@@ -137,13 +136,23 @@ async fn serve(config: Config, ready_file: Option<PathBuf>) -> Result<(), String
     ws_result.and(http_result).map_err(|e| format!("server error: {e}"))?;
     // The streams have ended: their recordings finish their files.
     let _ = tokio::task::spawn_blocking(|| wait_for_recordings(Duration::from_secs(5))).await;
-    media_socket.shutdown();
     sip.shutdown();
     tracing::info!("stopped");
     Ok(())
 }
 
-fn bound_ports(ws: &[SocketAddr], http: &[SocketAddr], media_udp: u16, sip: u16, tls: bool) -> BoundPorts {
+/// A media port per media thread: `first`, `first + 1`, ... (or any free ports, for 0).
+fn bind_media_ports(address: IpAddr, first: u16, count: usize, metrics: &Metrics) -> Result<Vec<Arc<MediaSocket>>, String> {
+    (0..count.max(1))
+        .map(|i| {
+            let port = if first == 0 { Some(0) } else { u16::try_from(i).ok().and_then(|i| first.checked_add(i)) };
+            let port = port.ok_or_else(|| format!("{count} media ports from {first} go past 65535: lower media.workers or media.udp_port"))?;
+            MediaSocket::bind(SocketAddr::new(address, port), metrics.clone()).map_err(|e| format!("cannot open the media port {port}/udp: {e}"))
+        })
+        .collect()
+}
+
+fn bound_ports(ws: &[SocketAddr], http: &[SocketAddr], media_udp: Vec<u16>, sip: u16, tls: bool) -> BoundPorts {
     let port = |addrs: &[SocketAddr], index: usize| addrs.get(index).map(SocketAddr::port);
     BoundPorts {
         ws: port(ws, 0).unwrap_or(0),
@@ -159,7 +168,7 @@ fn announce(ports: &BoundPorts, state: &AppState) {
     tracing::info!(
         ws = ports.ws,
         http = ports.http,
-        media_udp = ports.media_udp,
+        media_udp = ?ports.media_udp,
         sip = ports.sip,
         wss = ports.wss,
         https = ports.https,

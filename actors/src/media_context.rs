@@ -1,6 +1,6 @@
-//! What a session needs to create WebRTC peers and calls: the shared media socket, the address
-//! browsers reach it at, the server's DTLS identity, the media threads peers and streams run on,
-//! and the SIP gateway.
+//! What a session needs to create WebRTC peers and calls: the media threads peers and streams
+//! run on, each with its media socket and the address browsers reach that at, the server's DTLS
+//! identity, and the SIP gateway.
 
 use crate::media_socket::MediaSocket;
 use crate::recordings::RecordPlace;
@@ -8,7 +8,7 @@ use crate::rtmp::target::NamingRules;
 use crate::sip::SipGateway;
 use crate::webrtc::peer_setup::{DtlsIdentity, ResendBuffers};
 use actix::{Arbiter, ArbiterHandle};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -31,10 +31,16 @@ pub struct PushSettings {
     pub auto_start_url: Option<String>,
 }
 
-pub struct MediaContext {
+/// A media thread: the peers it runs send and receive on its socket.
+#[derive(Clone)]
+pub struct MediaWorker {
+    pub arbiter: ArbiterHandle,
     pub socket: Arc<MediaSocket>,
-    /// The host candidate put in every answer: the advertised address and the media port.
+    /// The host candidate in the answers of its peers: the advertised address and its port.
     pub candidate: SocketAddr,
+}
+
+pub struct MediaContext {
     pub identity: DtlsIdentity,
     pub resend_buffers: ResendBuffers,
     pub push: Arc<PushSettings>,
@@ -42,25 +48,31 @@ pub struct MediaContext {
     pub sip: Option<Arc<SipGateway>>,
     /// Where recordings are written, and the running ones.
     pub record: RecordPlace,
-    workers: Vec<ArbiterHandle>,
+    workers: Vec<MediaWorker>,
     next_worker: AtomicUsize,
 }
 
 impl MediaContext {
-    /// Starts `threads` media arbiters (at least one).
+    /// Starts a media thread for each of `sockets` (at least one), which reads it; browsers
+    /// reach them at `advertised_ip`.
     pub fn new(
-        socket: Arc<MediaSocket>,
-        candidate: SocketAddr,
+        sockets: Vec<Arc<MediaSocket>>,
+        advertised_ip: IpAddr,
         resend_buffers: ResendBuffers,
         push: PushSettings,
         sip: Option<Arc<SipGateway>>,
         record: RecordPlace,
-        threads: usize,
     ) -> Self {
-        let workers = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
+        assert!(!sockets.is_empty(), "a media thread needs a media socket");
+        let workers = sockets
+            .into_iter()
+            .map(|socket| {
+                let arbiter = Arbiter::new().handle();
+                arbiter.spawn(socket.clone().receive());
+                MediaWorker { arbiter, candidate: SocketAddr::new(advertised_ip, socket.local_addr().port()), socket }
+            })
+            .collect();
         MediaContext {
-            socket,
-            candidate,
             identity: DtlsIdentity::generate(),
             resend_buffers,
             push: Arc::new(push),
@@ -72,8 +84,13 @@ impl MediaContext {
     }
 
     /// The media thread for the next peer or stream, in turn.
-    pub fn worker(&self) -> ArbiterHandle {
+    pub fn worker(&self) -> MediaWorker {
         let i = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
         self.workers[i].clone()
+    }
+
+    /// The media ports, one per media thread.
+    pub fn ports(&self) -> Vec<u16> {
+        self.workers.iter().map(|worker| worker.socket.local_addr().port()).collect()
     }
 }

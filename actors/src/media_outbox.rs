@@ -84,6 +84,5 @@ mod tests {
             let (len, _) = receiver.recv_from(&mut buffer).unwrap();
             assert_eq!(&buffer[..len], [i; 20].as_slice());
         }
-        media.shutdown();
     }
 }

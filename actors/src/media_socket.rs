@@ -1,7 +1,9 @@
-//! The one UDP port every WebRTC peer shares. A receive thread routes each datagram to its
-//! peer: STUN by the local ICE ufrag in its USERNAME, everything else by the source address
-//! a STUN request came from. A datagram from any other address is dropped here, and the peer
-//! itself passes only what its ICE agent verified on to DTLS/SRTP.
+//! The UDP port a media thread's WebRTC peers share (each media thread has its own, so a
+//! browser's datagrams arrive on the thread of their peer, and no thread hands them over).
+//! The thread reads it when it is readable and routes each datagram to its peer: STUN by the
+//! local ICE ufrag in its USERNAME, everything else by the source address a STUN request came
+//! from. A datagram from any other address is dropped here, and the peer itself passes only
+//! what its ICE agent verified on to DTLS/SRTP.
 
 use crate::metrics::Metrics;
 use crate::webrtc::stun_username::{is_stun, local_ufrag};
@@ -10,14 +12,16 @@ use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Socket buffers: a keyframe sent to many viewers is a burst.
 const SOCKET_BUFFER_BYTES: usize = 4 << 20;
 /// Addresses one peer may be reached from (its candidates); more is an attack or a bug.
 const MAX_ADDRESSES_PER_PEER: usize = 8;
+/// Datagrams read in one go before the thread's other tasks get a turn: a flood on the port
+/// must not stall the peers' timers and sends.
+const RECEIVE_BURST: usize = 64;
 
 /// One datagram for one peer.
 #[derive(Message, Debug)]
@@ -62,31 +66,23 @@ impl Routes {
 pub struct MediaSocket {
     socket: UdpSocket,
     local: SocketAddr,
+    /// Its own thread's peers only, so the lock is never contended; it is a lock because
+    /// peers register from their actor, which the type system cannot tell is on that thread.
     routes: Mutex<Routes>,
     metrics: Metrics,
-    stopping: AtomicBool,
 }
 
 impl MediaSocket {
-    /// Binds the media port and starts the receive thread.
+    /// Binds a media port; `receive` then reads it on its media thread.
     pub fn bind(address: SocketAddr, metrics: Metrics) -> io::Result<Arc<MediaSocket>> {
         let socket = Socket::new(Domain::for_address(address), Type::DGRAM, Some(Protocol::UDP))?;
         let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
         let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
         socket.bind(&address.into())?;
+        socket.set_nonblocking(true)?;
         let socket: UdpSocket = socket.into();
-        socket.set_read_timeout(Some(Duration::from_millis(200)))?;
         let local = socket.local_addr()?;
-        let media = Arc::new(MediaSocket {
-            socket,
-            local,
-            routes: Mutex::new(Routes::default()),
-            metrics,
-            stopping: AtomicBool::new(false),
-        });
-        let receiver = media.clone();
-        std::thread::Builder::new().name("media-udp-rx".into()).spawn(move || receiver.receive_loop())?;
-        Ok(media)
+        Ok(Arc::new(MediaSocket { socket, local, routes: Mutex::new(Routes::default()), metrics }))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -129,34 +125,49 @@ impl MediaSocket {
         batch.clear();
     }
 
-    pub fn shutdown(&self) {
-        self.stopping.store(true, Ordering::Relaxed);
+    /// Reads the socket for as long as the media thread runs: spawn it on the thread whose
+    /// peers use this socket (it registers with that thread's reactor).
+    pub async fn receive(self: Arc<Self>) {
+        // A second descriptor of the same socket, registered with this thread's reactor; sends
+        // keep to the first (see `send_batch`).
+        let readable = match self.socket.try_clone().and_then(tokio::net::UdpSocket::from_std) {
+            Ok(readable) => readable,
+            Err(e) => return tracing::error!(error = %e, port = self.local.port(), "the media port cannot be read"),
+        };
+        let mut buffer = vec![0u8; 2048];
+        loop {
+            if let Err(e) = readable.readable().await {
+                return tracing::error!(error = %e, port = self.local.port(), "the media port cannot be read");
+            }
+            let mut drained = false;
+            for _ in 0..RECEIVE_BURST {
+                match readable.try_recv_from(&mut buffer) {
+                    Ok((len, source)) => self.deliver(source, &buffer[..len]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        drained = true;
+                        break;
+                    }
+                    // An ICMP error for something sent earlier, reported here: nothing to read.
+                    Err(e) => tracing::debug!(error = %e, "media socket receive"),
+                }
+            }
+            if !drained {
+                tokio::task::yield_now().await;
+            }
+        }
     }
 
-    fn receive_loop(&self) {
-        let mut buffer = vec![0u8; 2048];
-        while !self.stopping.load(Ordering::Relaxed) {
-            let (len, source) = match self.socket.recv_from(&mut buffer) {
-                Ok(received) => received,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => continue,
-                Err(e) => {
-                    tracing::error!(error = %e, "media socket receive failed");
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
+    fn deliver(&self, source: SocketAddr, data: &[u8]) {
+        self.metrics.media_datagrams_in.inc();
+        let routed = self.routes.lock().unwrap().route(source, data);
+        match routed {
+            Ok(route) => {
+                let datagram = Datagram { source, received: Instant::now(), data: data.to_vec() };
+                if route.to.try_send(datagram).is_err() {
+                    self.metrics.media_dropped("peer_busy");
                 }
-            };
-            self.metrics.media_datagrams_in.inc();
-            let data = &buffer[..len];
-            let routed = self.routes.lock().unwrap().route(source, data);
-            match routed {
-                Ok(route) => {
-                    let datagram = Datagram { source, received: Instant::now(), data: data.to_vec() };
-                    if route.to.try_send(datagram).is_err() {
-                        self.metrics.media_dropped("peer_busy");
-                    }
-                }
-                Err(reason) => self.metrics.media_dropped(reason),
             }
+            Err(reason) => self.metrics.media_dropped(reason),
         }
     }
 }
@@ -197,6 +208,7 @@ fn sendmmsg(socket: &UdpSocket, datagrams: &[(SocketAddr, Vec<u8>)]) -> io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     struct Sink;
     impl Actor for Sink {
@@ -218,6 +230,46 @@ mod tests {
         msg.extend_from_slice(&[1; 12]);
         msg.extend_from_slice(&attr);
         msg
+    }
+
+    /// Passes what it gets on to the test.
+    struct Collect(tokio::sync::mpsc::UnboundedSender<Datagram>);
+    impl Actor for Collect {
+        type Context = Context<Self>;
+    }
+    impl Handler<Datagram> for Collect {
+        type Result = ();
+        fn handle(&mut self, datagram: Datagram, _: &mut Context<Self>) {
+            let _ = self.0.send(datagram);
+        }
+    }
+
+    #[actix::test]
+    async fn the_thread_reading_the_port_hands_each_datagram_to_its_peer() {
+        let metrics = Metrics::new();
+        let media = MediaSocket::bind("127.0.0.1:0".parse().unwrap(), metrics.clone()).unwrap();
+        let (to_test, mut received) = tokio::sync::mpsc::unbounded_channel();
+        media.register(1, "srv", Collect(to_test).start().recipient());
+        actix::spawn(media.clone().receive());
+        let browser = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let dtls = [22u8, 254, 253, 0, 0];
+        browser.send_to(&stun("srv:abc"), media.local_addr()).unwrap();
+        browser.send_to(&dtls, media.local_addr()).unwrap();
+        stranger.send_to(&dtls, media.local_addr()).unwrap();
+        let within = Duration::from_secs(2);
+        let first = tokio::time::timeout(within, received.recv()).await.unwrap().unwrap();
+        let second = tokio::time::timeout(within, received.recv()).await.unwrap().unwrap();
+        assert_eq!((first.source, first.data), (browser.local_addr().unwrap(), stun("srv:abc")));
+        assert_eq!((second.source, second.data), (browser.local_addr().unwrap(), dtls.to_vec()));
+        let dropped = |kind| metrics.media_datagrams_dropped.get_or_create(&crate::metrics::KindLabels { kind }).get();
+        let start = Instant::now();
+        while dropped("unknown_source") < 1 && start.elapsed() < within {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(dropped("unknown_source"), 1, "the stranger's datagram is dropped");
+        assert_eq!(metrics.media_datagrams_in.get(), 3);
+        assert!(received.try_recv().is_err(), "and reaches no peer");
     }
 
     #[actix::test]
@@ -250,7 +302,6 @@ mod tests {
             let (len, _) = receiver.recv_from(&mut buffer).unwrap();
             assert_eq!(&buffer[..len], vec![i; 10 + i as usize].as_slice());
         }
-        media.shutdown();
     }
 
     #[test]
@@ -270,7 +321,6 @@ mod tests {
             assert_eq!(&buffer[..len], [expected].as_slice());
         }
         assert_eq!(metrics.media_datagrams_out.get(), 2);
-        media.shutdown();
     }
 
     #[actix::test]

@@ -88,7 +88,7 @@ pub async fn start_push(
     let transponder = {
         let (summary, registry) = (summary.clone(), registry.clone());
         let size = request.size;
-        RtmpTransponder::start_in_arbiter(&media.worker(), move |_| {
+        RtmpTransponder::start_in_arbiter(&media.worker().arbiter, move |_| {
             RtmpTransponder::new(summary, target, stream, size, registry, settings, metrics)
         })
     };

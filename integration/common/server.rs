@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 pub struct Ports {
     pub ws: u16,
     pub http: u16,
-    pub media_udp: u16,
+    /// One per media thread.
+    pub media_udp: Vec<u16>,
     pub sip: u16,
     pub wss: Option<u16>,
     pub https: Option<u16>,
@@ -48,7 +49,7 @@ impl Server {
             command.arg("--set").arg(format!("{key}={value}"));
         }
         let child = command.stdout(log.try_clone().unwrap()).stderr(log).stdin(Stdio::null()).spawn().unwrap();
-        let mut server = Server { child: Some(child), ports: Ports { ws: 0, http: 0, media_udp: 0, sip: 0, wss: None, https: None }, dir };
+        let mut server = Server { child: Some(child), ports: Ports { ws: 0, http: 0, media_udp: Vec::new(), sip: 0, wss: None, https: None }, dir };
         server.ports = server.wait_ready(&ready);
         server
     }

@@ -42,6 +42,7 @@ impl ClientSession {
             credentials,
             session: ctx.address().recipient(),
             gateway: self.media.sip.clone()?,
+            worker: self.media.worker(),
             media: self.media.clone(),
             metrics: self.metrics.clone(),
         })
@@ -60,8 +61,7 @@ impl ClientSession {
         };
         match context {
             Ok(context) => {
-                let dialog = SipDialog::outgoing(request.clone(), context);
-                let call = SipDialog::start_in_arbiter(&self.media.worker(), move |_| dialog);
+                let call = SipDialog::outgoing(request.clone(), context).start_on_its_media_thread();
                 self.calls.insert(request.call_id, call);
             }
             Err(info) => {
@@ -148,7 +148,7 @@ impl Handler<IncomingInvite> for ClientSession {
         match SipDialog::incoming(invite, call_id.clone(), context) {
             Ok(dialog) => {
                 tracing::info!(%call_id, "incoming call");
-                let call = SipDialog::start_in_arbiter(&self.media.worker(), move |_| dialog);
+                let call = dialog.start_on_its_media_thread();
                 self.calls.insert(call_id, call);
             }
             Err((dialog, why)) => {

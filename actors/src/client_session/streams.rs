@@ -8,7 +8,7 @@ use crate::push::{start_push, PushRequest};
 use crate::registry::{
     ClaimError, ClaimMediaSession, FindStream, ReleaseMediaSession, StreamPublished, StreamSummary, TerminateStream, UpdateMediaSession,
 };
-use crate::media_context::MediaContext;
+use crate::media_context::{MediaContext, MediaWorker};
 use crate::recorder::recording_path;
 use crate::recordings::StartRecording;
 use crate::stream::{AudioForm, RelayStreamEvent, VideoForm, Stream, Subscribe, Subscription, PUBLISHER_QUEUE};
@@ -105,10 +105,11 @@ impl ClientSession {
         None
     }
 
-    fn setup_params<'a>(&'a self, offer: &'a str, stream_id: &'a str) -> SetupParams<'a> {
+    /// For a peer on `worker`, whose port its candidate names.
+    fn setup_params<'a>(&'a self, offer: &'a str, stream_id: &'a str, worker: &MediaWorker) -> SetupParams<'a> {
         SetupParams {
             offer,
-            candidate: self.media.candidate,
+            candidate: worker.candidate,
             identity: &self.media.identity,
             stream_id,
             resend_buffers: self.media.resend_buffers,
@@ -121,7 +122,8 @@ impl ClientSession {
         // A stream bound for RTMP asks for H.264 when the browser offers it: no transcoding.
         let bound_for_rtmp = request.rtmp_url.is_some() || self.media.push.auto_start_url.is_some();
         let prefer = bound_for_rtmp.then_some(CodecName::H264);
-        let setup = match guarded(|| setup_publisher(&self.setup_params(&offer, &request.name), prefer)) {
+        let worker = self.media.worker();
+        let setup = match guarded(|| setup_publisher(&self.setup_params(&offer, &request.name, &worker), prefer)) {
             Ok(Ok(setup)) => setup,
             Ok(Err(e)) => return self.refuse(&request, true, &e.info(), ctx),
             Err(panic) => {
@@ -133,23 +135,24 @@ impl ClientSession {
         event.status = "PENDING";
         let claim = ClaimMediaSession { summary: self.summary_of(&event), owner: ctx.address().recipient() };
         ctx.wait(self.registry.send(claim).into_actor(self).map(move |claimed, act, ctx| match claimed {
-            Ok(Ok(())) => act.start_publishing(request, setup, event, ctx),
+            Ok(Ok(())) => act.start_publishing(request, worker, setup, event, ctx),
             Ok(Err(ClaimError::NameInUse)) => act.refuse(&request, true, info::NAME_IN_USE, ctx),
             Ok(Err(ClaimError::MediaSessionIdInUse)) => act.refuse(&request, true, info::ID_IN_USE, ctx),
             Err(_) => act.refuse(&request, true, "Failed by error", ctx),
         }));
     }
 
-    fn start_publishing(&mut self, request: StreamRequest, setup: PeerSetup, mut event: StreamStatusEvent, ctx: &mut Context<Self>) {
+    /// The publisher's peer and its stream, both on `worker`: frames between them never wake
+    /// another thread.
+    fn start_publishing(&mut self, request: StreamRequest, worker: MediaWorker, setup: PeerSetup, mut event: StreamStatusEvent, ctx: &mut Context<Self>) {
         let id = request.media_session_id.clone();
         let answer = setup.answer.clone();
         let tracks = setup.tracks();
         let (frames_tx, frames_rx) = mpsc::channel(PUBLISHER_QUEUE);
-        let worker = self.media.worker();
         let peer = {
             let (id, socket, local, owner, metrics) =
-                (id.clone(), self.media.socket.clone(), self.media.candidate, ctx.address().recipient(), self.metrics.clone());
-            WebRtcPeer::start_in_arbiter(&worker, move |_| {
+                (id.clone(), worker.socket.clone(), worker.candidate, ctx.address().recipient(), self.metrics.clone());
+            WebRtcPeer::start_in_arbiter(&worker.arbiter, move |_| {
                 WebRtcPeer::new(id, setup, Role::Publisher { frames: frames_tx }, socket, local, owner, metrics)
             })
         };
@@ -157,7 +160,7 @@ impl ClientSession {
         let stream = {
             let (name, id, keyframes, registry, metrics) =
                 (request.name.clone(), id.clone(), peer.clone().recipient(), self.registry.clone(), self.metrics.clone());
-            Stream::start_in_arbiter(&worker, move |ctx| {
+            Stream::start_in_arbiter(&worker.arbiter, move |ctx| {
                 ctx.add_stream(futures_util::stream::unfold(frames_rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
                 Stream::new(name, id, tracks, keyframes, registry, metrics).with_transcoding_bitrates(aac, h264)
             })
@@ -244,7 +247,8 @@ impl ClientSession {
         ctx: &mut Context<Self>,
     ) {
         let id = request.media_session_id.clone();
-        let setup = match guarded(|| setup_player(&self.setup_params(&offer, &request.name), &subscription.tracks)) {
+        let worker = self.media.worker();
+        let setup = match guarded(|| setup_player(&self.setup_params(&offer, &request.name, &worker), &subscription.tracks)) {
             Ok(Ok(setup)) => setup,
             Ok(Err(e)) => {
                 self.registry.do_send(ReleaseMediaSession { media_session_id: id });
@@ -266,8 +270,8 @@ impl ClientSession {
                 unsubscribe: stream.recipient(),
             };
             let (id, socket, local, owner, metrics) =
-                (id.clone(), self.media.socket.clone(), self.media.candidate, ctx.address().recipient(), self.metrics.clone());
-            WebRtcPeer::start_in_arbiter(&self.media.worker(), move |_| {
+                (id.clone(), worker.socket.clone(), worker.candidate, ctx.address().recipient(), self.metrics.clone());
+            WebRtcPeer::start_in_arbiter(&worker.arbiter, move |_| {
                 WebRtcPeer::new(id, setup, role, socket, local, owner, metrics)
             })
         };

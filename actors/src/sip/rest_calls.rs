@@ -99,7 +99,7 @@ impl RestCalls {
         let (name, media_session_id) = (&stream.name, &stream.media_session_id);
         let (name, id, registry, metrics) = (name.to_owned(), media_session_id.to_owned(), self.registry.clone(), self.metrics.clone());
         let (aac, h264) = (self.media.push.aac_bitrate, self.media.push.h264_bitrate);
-        Stream::start_in_arbiter(&self.media.worker(), move |ctx| {
+        Stream::start_in_arbiter(&self.media.worker().arbiter, move |ctx| {
             ctx.add_stream(futures_util::stream::unfold(frames_rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
             Stream::new(name, id, tracks, keyframes, registry, metrics).with_transcoding_bitrates(aac, h264).telling_whether_listened(listened)
         })
@@ -115,6 +115,7 @@ impl RestCalls {
             credentials: request.credentials,
             session: ctx.address().recipient(),
             gateway: gateway.clone(),
+            worker: self.media.worker(),
             media: self.media.clone(),
             metrics: self.metrics.clone(),
         };
@@ -122,7 +123,7 @@ impl RestCalls {
         let video = request.call.has_video;
         let dialog = SipDialog::to_stream(request.call, context, frames, listened.clone());
         let info = dialog.info().clone();
-        let dialog = SipDialog::start_in_arbiter(&self.media.worker(), move |_| dialog);
+        let dialog = dialog.start_on_its_media_thread();
         if let Some((name, media_session_id)) = &stream {
             let of_call = StreamOfCall { name: name.clone(), media_session_id: media_session_id.clone(), video };
             let addr = self.start_stream(&of_call, frames_rx, dialog.clone().recipient(), listened);

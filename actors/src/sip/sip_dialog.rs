@@ -11,7 +11,7 @@ use super::account::{AccountEvent, CloseAccount, SipAccount};
 use super::call_record::CallRecord;
 use super::gateway::{IncomingInvite, SipGateway};
 use crate::media::{CodecName, MediaFrame, TrackCodec};
-use crate::media_context::MediaContext;
+use crate::media_context::{MediaContext, MediaWorker};
 use crate::metrics::Metrics;
 use crate::sdp::plain::{build_answer, build_offer, invite_codecs, AnswerSetup, InviteCodecs, Direction, LocalCodec, LocalMedia, LocalSession, NegotiatedMedia, PlainSdp, RemoteMedia};
 use crate::sdp::{limit_opus_audio_rate, SessionDescription};
@@ -57,6 +57,8 @@ pub struct CallContext {
     pub credentials: SipCredentials,
     pub session: Recipient<CallNews>,
     pub gateway: Arc<SipGateway>,
+    /// The media thread the call runs on, with its browser's peer and its RTP legs.
+    pub worker: MediaWorker,
     pub media: Arc<MediaContext>,
     pub metrics: Metrics,
 }
@@ -123,6 +125,12 @@ impl SipDialog {
             dialog.setup = Some(Setup::ToStream { request, frames, listened });
         }
         dialog
+    }
+
+    /// Starts the call on its media thread (`CallContext::worker`).
+    pub fn start_on_its_media_thread(self) -> Addr<Self> {
+        let arbiter = self.context.worker.arbiter.clone();
+        Self::start_in_arbiter(&arbiter, move |_| self)
     }
 
     /// The call as the client sees it.
@@ -262,7 +270,7 @@ impl SipDialog {
         let media = &self.context.media;
         SetupParams {
             offer,
-            candidate: media.candidate,
+            candidate: self.context.worker.candidate,
             identity: &media.identity,
             stream_id: &self.info.call_id,
             resend_buffers: media.resend_buffers,
@@ -275,12 +283,12 @@ impl SipDialog {
         let (to_call, from_browser) = mpsc::channel(BROWSER_QUEUE);
         let (to_browser, from_call) = mpsc::channel(BROWSER_QUEUE);
         self.browser_channels = Some((from_browser, to_browser));
-        let media = self.context.media.clone();
         let owner = ctx.address().recipient();
         let call_id = self.info.call_id.clone();
         let metrics = self.context.metrics.clone();
-        let peer = WebRtcPeer::new(call_id, setup, Role::Call { to_call, from_call, pending }, media.socket.clone(), media.candidate, owner, metrics);
-        self.browser = Some(WebRtcPeer::start_in_arbiter(&Arbiter::current(), move |_| peer));
+        let worker = &self.context.worker;
+        let peer = WebRtcPeer::new(call_id, setup, Role::Call { to_call, from_call, pending }, worker.socket.clone(), worker.candidate, owner, metrics);
+        self.browser = Some(WebRtcPeer::start_in_arbiter(&worker.arbiter, move |_| peer));
     }
 
     fn bind_rtp(&mut self) -> Result<(), String> {
