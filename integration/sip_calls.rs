@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const SECOND: Duration = Duration::from_secs(1);
 const QUIET: (&str, &str) = ("session.keep_alive.algorithm", "NONE");
@@ -100,6 +100,33 @@ async fn a_caller_who_cancels_and_a_browser_that_declines_end_the_call() {
     assert_eq!(finish.payload()["status"], "FINISH");
     assert_eq!(phone.wait(10 * SECOND), 0, "the phone was declined: {}", phone.errors());
     assert!(phone.messages().contains("SIP/2.0 603") || phone.messages().contains("SIP/2.0 486"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_media_sdp_brings_the_browsers_answer_before_the_phone_answers() {
+    let server = Server::start_with(&[QUIET]);
+    let mut phone = Sipp::start(&scenario("uas_early_media.xml"), None, &["-d", "2000"]);
+    let browser = connect_phone(&server.ws_url(), direct_account("1001", phone.sip_port)).await.unwrap();
+    let mut running = call(browser, "phone", tone()).await.unwrap();
+    // What the browser hears about the call, and when, until the phone answers.
+    let mut heard = Vec::new();
+    while !heard.iter().any(|(what, _)| what == "ESTABLISHED") {
+        let message = running.next(10 * SECOND).await.expect("the call goes on");
+        let what = match message.name.as_str() {
+            "setRemoteSDP" => "setRemoteSDP".to_owned(),
+            _ => message.payload()["status"].as_str().unwrap_or_default().to_owned(),
+        };
+        heard.push((what, Instant::now()));
+    }
+    let at = |what: &str| heard.iter().find(|(w, _)| w == what).map(|(_, at)| *at).unwrap_or_else(|| panic!("no {what} in {heard:?}"));
+    assert!(heard.iter().any(|(what, _)| what == "SESSION_PROGRESS"), "{heard:?}");
+    // The 183's SDP said PCMU: the answer went then, 2 s before the 200, and narrow.
+    assert!(at("ESTABLISHED") - at("setRemoteSDP") > Duration::from_millis(1_500), "{heard:?}");
+    running.send("hangup", json!({}));
+    running.wait_status("FINISH", 5 * SECOND).await.unwrap();
+    let report = running.end(5 * SECOND).await.unwrap();
+    assert!(report.server_sdp.contains("maxplaybackrate=8000"), "{}", report.server_sdp);
+    assert_eq!(phone.wait(10 * SECOND), 0, "{}", phone.errors());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -237,6 +237,8 @@ fn run(
                         peer.accept_answer(sdp)?;
                         report.server_sdp = sdp.to_owned();
                         awaiting = Awaiting::Media { audio, server_sdp: sdp.to_owned() };
+                        // Passed on too: when it came among the call's statuses matters.
+                        let _ = messages_in.send(message);
                         continue;
                     }
                     let finished = message.name == "finish" && message.payload()["callId"] == id.as_str();
