@@ -34,6 +34,9 @@ pub struct ClientPeer {
     pub video: Option<Mid>,
     counting_only: bool,
     pub counter: RtpCounter,
+    /// Where datagrams are read into: made once, not for every `next_event`, which callers
+    /// start anew on every turn of their loops.
+    receive_buffer: Vec<u8>,
 }
 
 /// The Opus a client sends: mono like a browser's microphone, or stereo.
@@ -87,6 +90,7 @@ impl ClientPeer {
             audio: audio_mid,
             video: video_mid,
             counting_only: false,
+            receive_buffer: vec![0; 2048],
             counter: RtpCounter::default(),
         };
         Ok((peer, offer.to_sdp_string()))
@@ -118,6 +122,7 @@ impl ClientPeer {
             audio,
             video,
             counting_only: false,
+            receive_buffer: vec![0; 2048],
             counter: RtpCounter::default(),
         };
         Ok((peer, answer.to_sdp_string()))
@@ -145,7 +150,6 @@ impl ClientPeer {
 
     /// The next event of the peer, running I/O and timers until it comes or `deadline` passes.
     pub async fn next_event(&mut self, deadline: Instant) -> Result<Option<Event>, String> {
-        let mut buffer = vec![0u8; 2048];
         loop {
             self.drain()?;
             if let Some(event) = self.events.pop_front() {
@@ -156,9 +160,9 @@ impl ClientPeer {
             }
             let wake = self.next_timeout.min(deadline);
             tokio::select! {
-                received = self.udp.recv_from(&mut buffer) => {
+                received = self.udp.recv_from(&mut self.receive_buffer) => {
                     let (len, source) = received.map_err(|e| format!("udp: {e}"))?;
-                    self.receive(&buffer[..len], source)?;
+                    self.receive(len, source)?;
                 }
                 _ = tokio::time::sleep_until(wake.into()) => {
                     self.rtc.handle_input(Input::Timeout(Instant::now())).map_err(|e| e.to_string())?;
@@ -167,7 +171,9 @@ impl ClientPeer {
         }
     }
 
-    fn receive(&mut self, data: &[u8], source: SocketAddr) -> Result<(), String> {
+    /// The `len` bytes from `source` in the receive buffer.
+    fn receive(&mut self, len: usize, source: SocketAddr) -> Result<(), String> {
+        let data = &self.receive_buffer[..len];
         let rtp = self.counter.count(data);
         if rtp && self.counting_only {
             return Ok(());
