@@ -91,7 +91,15 @@ impl RestCalls {
 
     /// The stream the call's media is published as: audio as Opus, as the call's transcoder
     /// makes it; with `video`, the phone's H.264 as it comes. The call is asked for keyframes.
-    fn start_stream(&self, stream: &StreamOfCall, frames_rx: mpsc::Receiver<MediaFrame>, keyframes: Recipient<RequestKeyframe>, listened: Arc<AtomicBool>) -> Addr<Stream> {
+    /// The call's stream, on `thread`: the call's own media thread, so its frames stay there.
+    fn start_stream(
+        &self,
+        thread: &ArbiterHandle,
+        stream: &StreamOfCall,
+        frames_rx: mpsc::Receiver<MediaFrame>,
+        keyframes: Recipient<RequestKeyframe>,
+        listened: Arc<AtomicBool>,
+    ) -> Addr<Stream> {
         let tracks = StreamTracks {
             audio: Some(TrackCodec { name: CodecName::Opus, clock_rate: 48_000, channels: Some(2), fmtp: "minptime=10;useinbandfec=1".into() }),
             video: stream.video.then(|| local_track_codec(CodecName::H264)).flatten(),
@@ -99,7 +107,7 @@ impl RestCalls {
         let (name, media_session_id) = (&stream.name, &stream.media_session_id);
         let (name, id, registry, metrics) = (name.to_owned(), media_session_id.to_owned(), self.registry.clone(), self.metrics.clone());
         let (aac, h264) = (self.media.push.aac_bitrate, self.media.push.h264_bitrate);
-        Stream::start_in_arbiter(&self.media.worker().arbiter, move |ctx| {
+        Stream::start_in_arbiter(thread, move |ctx| {
             ctx.add_stream(futures_util::stream::unfold(frames_rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
             Stream::new(name, id, tracks, keyframes, registry, metrics).with_transcoding_bitrates(aac, h264).telling_whether_listened(listened)
         })
@@ -111,11 +119,12 @@ impl RestCalls {
         let listened = Arc::new(AtomicBool::new(false));
         // No stream: what the phone says goes nowhere.
         let (frames, frames_rx) = mpsc::channel(PUBLISHER_QUEUE);
+        let worker = self.media.worker();
         let context = CallContext {
             credentials: request.credentials,
             session: ctx.address().recipient(),
             gateway: gateway.clone(),
-            worker: self.media.worker(),
+            worker: worker.clone(),
             media: self.media.clone(),
             metrics: self.metrics.clone(),
         };
@@ -126,7 +135,7 @@ impl RestCalls {
         let dialog = dialog.start_on_its_media_thread();
         if let Some((name, media_session_id)) = &stream {
             let of_call = StreamOfCall { name: name.clone(), media_session_id: media_session_id.clone(), video };
-            let addr = self.start_stream(&of_call, frames_rx, dialog.clone().recipient(), listened);
+            let addr = self.start_stream(&worker.arbiter, &of_call, frames_rx, dialog.clone().recipient(), listened);
             if gateway.settings.record_stream {
                 let _ = record(&self.media, media_session_id, name, addr.clone());
             }
