@@ -7,7 +7,7 @@
 use super::encoded_media::encode_microphone_tone;
 use super::latency::Latencies;
 use super::phone::{call, connect_phone, CallReport, Microphone};
-use super::server_probe::{cores_between, counter, health_or_warn};
+use super::server_probe::{cores_between, health_or_warn, metric_sum};
 use clap::Args;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -122,8 +122,9 @@ pub async fn run(args: CallsArgs) -> Result<(), String> {
     // A call's leg adds its counts when it ends, just after its hangup.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let phone_audio = "ferrophone_call_phone_audio_packets_total{kind=";
-    let received = counter(&args.health_url, &format!("{phone_audio}\"received\"}}")).await;
-    let lost = counter(&args.health_url, &format!("{phone_audio}\"lost\"}}")).await;
+    let http_url = args.health_url.trim_end_matches("/health");
+    let received = metric_sum(http_url, &format!("{phone_audio}\"received\"}}")).await;
+    let lost = metric_sum(http_url, &format!("{phone_audio}\"lost\"}}")).await;
     if let (Some(received), Some(lost)) = (received, lost) {
         // Lost here is late or missing at the server's jitter buffer: the browser hears concealment.
         println!("  from phones    {received:.0} RTP packets, {:.2} % lost or late at the server", 100.0 * lost / received.max(1.0));

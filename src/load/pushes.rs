@@ -4,7 +4,7 @@
 
 use super::encoded_media::encode_clip;
 use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
-use super::server_probe::{cores_between, health_or_warn, http};
+use super::server_probe::{cores_between, health_or_warn, http, metric_sum};
 use super::synthetic_media::VideoCodec;
 use super::webrtc_client::OpusChannels;
 use clap::Args;
@@ -76,14 +76,14 @@ pub async fn run(args: PushArgs) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let dropped_before = metric(&args.http_url, "ferrophone_rtmp_frames_dropped_total").await + metric(&args.http_url, "ferrophone_stream_frames_dropped_total").await;
+    let dropped_before = dropped_frames(&args.http_url).await;
     let all_up = health_or_warn(&args.health_url).await;
     let hold_from = Instant::now();
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
     let held = health_or_warn(&args.health_url).await;
     let hold = hold_from.elapsed().as_secs_f64();
     let still = count_publishing(&args.http_url).await;
-    let dropped = metric(&args.http_url, "ferrophone_rtmp_frames_dropped_total").await + metric(&args.http_url, "ferrophone_stream_frames_dropped_total").await - dropped_before;
+    let dropped = dropped_frames(&args.http_url).await - dropped_before;
     for publisher in publishers {
         publisher.stop().await?;
     }
@@ -114,11 +114,9 @@ async fn count_publishing(http_url: &str) -> usize {
     }
 }
 
-/// The sum of a Prometheus metric's samples.
-async fn metric(http_url: &str, name: &str) -> f64 {
-    let Ok((_, text)) = http(&format!("{http_url}/metrics"), None).await else { return 0.0 };
-    text.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
-        .sum()
+/// Frames the server dropped so far, on the way to RTMP or to any subscriber.
+async fn dropped_frames(http_url: &str) -> f64 {
+    let rtmp = metric_sum(http_url, "ferrophone_rtmp_frames_dropped_total").await;
+    let streams = metric_sum(http_url, "ferrophone_stream_frames_dropped_total").await;
+    rtmp.unwrap_or(0.0) + streams.unwrap_or(0.0)
 }

@@ -52,10 +52,9 @@ pub fn cores_between(from: &Option<Health>, to: &Option<Health>, seconds: f64) -
     Some((to.as_ref()?.cpu_seconds? - from.as_ref()?.cpu_seconds?) / seconds)
 }
 
-/// Counters of the server's `/metrics` (beside its `/health` at `health_url`) whose line starts
-/// with `prefix`, summed: e.g. `ferrophone_errors_total{kind="panic"}`.
-pub async fn counter(health_url: &str, prefix: &str) -> Option<f64> {
-    let url = health_url.strip_suffix("/health")?.to_owned() + "/metrics";
-    let (_, body) = http(&url, None).await.map_err(|e| eprintln!("cannot read server metrics: {e}")).ok()?;
+/// The samples of the server's `/metrics` (at `http_url`, its REST base) whose line starts with
+/// `prefix`, summed: e.g. `ferrophone_errors_total{kind="panic"}`.
+pub async fn metric_sum(http_url: &str, prefix: &str) -> Option<f64> {
+    let (_, body) = http(&format!("{http_url}/metrics"), None).await.map_err(|e| eprintln!("cannot read server metrics: {e}")).ok()?;
     Some(body.lines().filter(|line| line.starts_with(prefix)).filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok()).sum())
 }
