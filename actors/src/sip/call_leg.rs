@@ -173,6 +173,8 @@ struct Leg {
     first_packet: bool,
     /// Whether the browser's audio has been heard (and its bandwidth logged).
     heard_browser: bool,
+    /// What the phone's datagrams are read into, made once: the legs read on every tick.
+    receive_buffer: Vec<u8>,
     /// 48 kHz time of the next frame to the browser.
     browser_time: u64,
     last_rtp: Instant,
@@ -221,6 +223,7 @@ impl Leg {
             passthrough_base: None,
             first_packet: true,
             heard_browser: false,
+            receive_buffer: vec![0; 2048],
             browser_time: 0,
             last_rtp: Instant::now(),
             timed_out: false,
@@ -263,11 +266,12 @@ impl Leg {
 
     /// Everything the phone sent since the last tick; its RTCP is read and let go (reports only).
     fn read_phone(&mut self) {
-        let mut buffer = [0u8; 2048];
+        let mut buffer = std::mem::take(&mut self.receive_buffer);
         while let Ok((len, source)) = self.rtp.recv_from(&mut buffer) {
             self.on_rtp(&buffer[..len], source);
         }
         while self.rtcp.recv_from(&mut buffer).is_ok() {}
+        self.receive_buffer = buffer;
     }
 
     fn on_rtp(&mut self, datagram: &[u8], source: SocketAddr) {
