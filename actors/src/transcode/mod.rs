@@ -14,6 +14,7 @@ mod opus_decoder;
 mod opus_encoder;
 mod resample;
 mod sound_file;
+mod telephone_codec;
 mod telephony_decoder;
 mod telephony_encoder;
 mod voice_decoder;

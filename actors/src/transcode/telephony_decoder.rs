@@ -3,6 +3,7 @@
 //! it and keeps its state across packets, so the filter runs smoothly over packet edges.
 
 use super::g711::G711;
+use super::telephone_codec::TelephoneCodec;
 use super::{init, Stereo, TranscodeError};
 use crate::media::CodecName;
 use ffmpeg_next::codec;
@@ -11,31 +12,6 @@ use ffmpeg_next::frame;
 use ffmpeg_next::software::resampling;
 use ffmpeg_next::util::channel_layout::ChannelLayout;
 use ffmpeg_next::Packet;
-
-/// A telephone codec: G.711 in code here, G.722 by FFmpeg (codec `id`).
-pub(super) enum TelephoneCodec {
-    G711(G711),
-    Ffmpeg(codec::Id),
-}
-
-impl TelephoneCodec {
-    pub(super) fn of(codec: CodecName) -> Result<Self, TranscodeError> {
-        match codec {
-            CodecName::Pcmu => Ok(TelephoneCodec::G711(G711::MuLaw)),
-            CodecName::Pcma => Ok(TelephoneCodec::G711(G711::ALaw)),
-            CodecName::G722 => Ok(TelephoneCodec::Ffmpeg(codec::Id::ADPCM_G722)),
-            other => Err(TranscodeError(format!("{other:?} is not telephone audio"))),
-        }
-    }
-
-    /// Its sample rate (G.722's is 16 kHz though its RTP clock is 8 kHz).
-    pub(super) fn sample_rate(&self) -> u32 {
-        match self {
-            TelephoneCodec::G711(_) => 8_000,
-            TelephoneCodec::Ffmpeg(_) => 16_000,
-        }
-    }
-}
 
 enum Decoding {
     G711(G711),

@@ -3,7 +3,7 @@
 //! whole packet yet, so audio arriving in any chunking comes out as whole, even packets.
 
 use super::g711::G711;
-use super::telephony_decoder::TelephoneCodec;
+use super::telephone_codec::TelephoneCodec;
 use super::{init, TranscodeError};
 use crate::media::CodecName;
 use ffmpeg_next::codec;
