@@ -179,9 +179,6 @@ fn run(
         let mid = peer.audio.ok_or("the call has no audio")?;
         let camera = camera.zip(peer.video);
         let mut report = CallReport::default();
-        if let Awaiting::Media { server_sdp, .. } = &awaiting {
-            report.server_sdp = server_sdp.clone();
-        }
         let mut connected = false;
         let mut next_audio = Instant::now();
         let mut next_video = Instant::now();
@@ -235,7 +232,6 @@ fn run(
                         let Awaiting::Answer(microphone) = &awaiting else { return Err("a second setRemoteSDP for the call".into()) };
                         let audio = microphone.for_sdp(sdp);
                         peer.accept_answer(sdp)?;
-                        report.server_sdp = sdp.to_owned();
                         awaiting = Awaiting::Media { audio, server_sdp: sdp.to_owned() };
                         // Passed on too: when it came among the call's statuses matters.
                         let _ = messages_in.send(message);
@@ -254,6 +250,9 @@ fn run(
             }
         }
         signalling.close().await;
+        if let Awaiting::Media { server_sdp, .. } = awaiting {
+            report.server_sdp = server_sdp;
+        }
         Ok(report)
     });
     RunningCall { call_id, sent_at, messages, commands, task }
