@@ -28,7 +28,7 @@ pub fn send_soon(socket: &Arc<MediaSocket>, datagrams: &mut Vec<(SocketAddr, Vec
     let schedule = OUTBOX.with_borrow_mut(|outbox| {
         let schedule = match &outbox.socket {
             Some(pending) if Arc::ptr_eq(pending, socket) => false,
-            // Another socket's datagrams (only in tests: a server has one) go first.
+            // Another socket's datagrams (only in tests: a media thread has one socket) go first.
             Some(pending) => {
                 pending.send_batch(&mut outbox.datagrams);
                 outbox.socket = Some(socket.clone());

@@ -46,10 +46,10 @@ struct Routes {
 
 impl Routes {
     /// Where a datagram goes, learning the source address of STUN requests.
-    fn route(&mut self, source: SocketAddr, data: &[u8]) -> Result<Route, &'static str> {
+    fn route(&mut self, source: SocketAddr, data: &[u8]) -> Result<&Route, &'static str> {
         if is_stun(data) {
             let ufrag = local_ufrag(data).ok_or("stun_without_username")?;
-            let route = self.by_ufrag.get(ufrag).cloned().ok_or("unknown_ufrag")?;
+            let route = self.by_ufrag.get(ufrag).ok_or("unknown_ufrag")?;
             if !self.by_address.contains_key(&source) {
                 let known = self.by_address.values().filter(|r| r.peer == route.peer).count();
                 if known < MAX_ADDRESSES_PER_PEER {
@@ -58,7 +58,7 @@ impl Routes {
             }
             Ok(route)
         } else {
-            self.by_address.get(&source).cloned().ok_or("unknown_source")
+            self.by_address.get(&source).ok_or("unknown_source")
         }
     }
 }
@@ -159,8 +159,9 @@ impl MediaSocket {
 
     fn deliver(&self, source: SocketAddr, data: &[u8]) {
         self.metrics.media_datagrams_in.inc();
-        let routed = self.routes.lock().unwrap().route(source, data);
-        match routed {
+        // Handed over under the lock: a route is not cloned (an allocation) for every datagram.
+        let mut routes = self.routes.lock().unwrap();
+        match routes.route(source, data) {
             Ok(route) => {
                 let datagram = Datagram { source, received: Instant::now(), data: data.to_vec() };
                 if route.to.try_send(datagram).is_err() {
