@@ -541,6 +541,7 @@ mod tests {
             received: Instant::now(),
             keyframe,
             data: Arc::from(n.to_be_bytes().to_vec()),
+            rtp_payloads: Default::default(),
         }
     }
 

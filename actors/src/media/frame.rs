@@ -1,5 +1,6 @@
-use super::TrackCodec;
-use std::sync::Arc;
+use super::{CodecName, TrackCodec};
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,6 +22,34 @@ pub struct MediaFrame {
     /// A video frame a decoder can start from; always true for audio.
     pub keyframe: bool,
     pub data: Arc<[u8]>,
+    /// The frame cut into RTP payloads by the first WebRTC viewer that sends it, for the rest.
+    pub rtp_payloads: RtpPayloadCache,
+}
+
+/// A frame's RTP payloads, cut once and shared (clones of a frame share its cache): every viewer
+/// of a stream then sends the same payload bytes, and its resend buffer holds references to them
+/// rather than copies.
+#[derive(Debug, Clone, Default)]
+pub struct RtpPayloadCache(Arc<OnceLock<CutFrame>>);
+
+#[derive(Debug)]
+struct CutFrame {
+    codec: CodecName,
+    payloads: Vec<Arc<[u8]>>,
+}
+
+impl RtpPayloadCache {
+    /// The payloads for a viewer in `codec`: cut by `cut` the first time, the same ones after.
+    /// A frame is in one codec, so another codec asked for (a bug elsewhere) is cut afresh, never
+    /// taken from the cache.
+    pub fn get_or_cut(&self, codec: CodecName, cut: impl FnOnce() -> Vec<Arc<[u8]>>) -> Cow<'_, [Arc<[u8]>]> {
+        let mut cut = Some(cut);
+        let cached = self.0.get_or_init(|| CutFrame { codec, payloads: cut.take().map(|cut| cut()).unwrap_or_default() });
+        match cut {
+            Some(cut) if cached.codec != codec => Cow::Owned(cut()),
+            _ => Cow::Borrowed(&cached.payloads),
+        }
+    }
 }
 
 /// The codecs of a published stream's tracks; a stream has at most one of each kind.
@@ -28,4 +57,27 @@ pub struct MediaFrame {
 pub struct StreamTracks {
     pub audio: Option<TrackCodec>,
     pub video: Option<TrackCodec>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_is_cut_once_for_all_its_clones_and_only_for_its_own_codec() {
+        let frame = RtpPayloadCache::default();
+        let viewer = frame.clone();
+        let mut cuts = 0;
+        let mut cut = || {
+            cuts += 1;
+            vec![Arc::from(vec![1u8, 2]), Arc::from(vec![3u8])]
+        };
+        let first = frame.get_or_cut(CodecName::H264, &mut cut).into_owned();
+        let second = viewer.get_or_cut(CodecName::H264, &mut cut);
+        assert!(first.iter().zip(second.iter()).all(|(a, b)| Arc::ptr_eq(a, b)), "the same bytes, not copies");
+        let other = viewer.get_or_cut(CodecName::Vp8, &mut cut);
+        assert!(matches!(other, Cow::Owned(_)), "another codec is never served from the cache");
+        drop((second, other));
+        assert_eq!(cuts, 2);
+    }
 }

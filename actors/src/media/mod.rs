@@ -5,4 +5,4 @@ pub mod h264;
 mod frame;
 
 pub use codec::{CodecName, TrackCodec};
-pub use frame::{MediaFrame, MediaKind, StreamTracks};
+pub use frame::{MediaFrame, MediaKind, RtpPayloadCache, StreamTracks};

@@ -1,6 +1,7 @@
 //! RTP for the SIP side of calls: packets, a jitter buffer, RFC 4733 telephone events, H.264
-//! and VP8 payloads and RTCP reports. Free of actix.
+//! and VP8 payloads and RTCP reports; and the payloads WebRTC viewers send. Free of actix.
 
+mod frame_payloads;
 mod h264_payload;
 mod jitter_buffer;
 mod packet;
@@ -10,6 +11,7 @@ mod telephone_event;
 mod video_depacketizer;
 mod vp8_payload;
 
+pub use frame_payloads::{frame_payloads, WEBRTC_MAX_PAYLOAD};
 pub use h264_payload::{packetize_h264, H264Depacketizer, MAX_VIDEO_PAYLOAD};
 pub use jitter_buffer::{JitterBuffer, JitterBufferConfig, JitterBufferCounters, JitterOutput, PlayoutFrame, PushOutcome};
 pub use packet::{muxed_packet_kind, MuxedPacketKind, RtpError, RtpHeader, RtpPacket, RTP_HEADER_LEN, RTP_VERSION};

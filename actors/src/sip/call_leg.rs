@@ -370,6 +370,7 @@ impl Leg {
             received: Instant::now(),
             keyframe: true,
             data: Arc::from(opus),
+            rtp_payloads: Default::default(),
         };
         self.browser_time += 960;
         let _ = self.to_browser.try_send(frame);

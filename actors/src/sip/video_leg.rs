@@ -228,6 +228,7 @@ impl Leg {
                 received: Instant::now(),
                 keyframe: unit.keyframe,
                 data: Arc::from(unit.data),
+                rtp_payloads: Default::default(),
             };
             // A full queue loses this picture; the stream restarts its viewers at a keyframe.
             let _ = to_browser.try_send(frame);

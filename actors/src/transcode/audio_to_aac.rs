@@ -93,6 +93,7 @@ pub fn spawn_audio_to_aac(stream_name: &str, source: CodecName, bitrate: usize, 
                         received: frame.received,
                         keyframe: true,
                         data: Arc::from(data),
+                        rtp_payloads: Default::default(),
                     };
                     if frames_out.blocking_send(aac).is_err() {
                         return;
@@ -145,6 +146,7 @@ mod tests {
                 received: now,
                 keyframe: true,
                 data: Arc::from(packet.clone()),
+                rtp_payloads: Default::default(),
             };
             track.input.blocking_send(frame).unwrap();
         }

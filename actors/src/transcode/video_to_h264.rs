@@ -118,6 +118,7 @@ pub fn spawn_to_h264(stream_name: &str, source: CodecName, size: Option<(u32, u3
                             received: frame.received,
                             keyframe,
                             data: Arc::from(data),
+                            rtp_payloads: Default::default(),
                         };
                         if frames_out.blocking_send(out).is_err() {
                             return;
@@ -146,7 +147,7 @@ mod tests {
         for n in 0..10u64 {
             picture.data_mut(0).fill((n * 9) as u8);
             for (data, keyframe) in source.encode(&mut picture, false).unwrap() {
-                let frame = MediaFrame { kind: MediaKind::Video, time: n * 3000, clock_rate: 90_000, received: now, keyframe, data: Arc::from(data) };
+                let frame = MediaFrame { kind: MediaKind::Video, time: n * 3000, clock_rate: 90_000, received: now, keyframe, data: Arc::from(data), rtp_payloads: Default::default() };
                 input.blocking_send(VideoInput::Frame(frame)).unwrap();
             }
         }

@@ -55,7 +55,7 @@ mod tests {
                 if n == 30 {
                     input.blocking_send(VideoInput::Keyframe).unwrap();
                 }
-                let frame = MediaFrame { kind: MediaKind::Video, time: n * 3000, clock_rate: 90_000, received: now, keyframe, data: Arc::from(data) };
+                let frame = MediaFrame { kind: MediaKind::Video, time: n * 3000, clock_rate: 90_000, received: now, keyframe, data: Arc::from(data), rtp_payloads: Default::default() };
                 input.blocking_send(VideoInput::Frame(frame)).unwrap();
             }
         }
