@@ -1,5 +1,5 @@
 //! Publishing and playing over WebRTC with str0m clients in place of browsers: frames a
-//! publisher sends reach a player byte for byte, and every way a stream starts, fails or ends
+//! publisher sends reach its players byte for byte, and every way a stream starts, fails or ends
 //! gets the documented status.
 
 use crate::common::Server;
@@ -82,24 +82,29 @@ async fn round_trip(codec: VideoCodec, expected_codec: &str) {
     let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let mut publisher = publish(&mut publisher_signalling, "cam1", Some(OpusChannels::Stereo), Some(codec)).await.unwrap();
     assert_eq!(publisher.status["videoCodec"], expected_codec);
-    let mut player_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let player = play(&mut player_signalling, "cam1", None).await.unwrap();
-    assert_eq!(player.status["videoCodec"], expected_codec);
-    assert_eq!(player.status["audioCodec"], "opus/48000/2");
-
-    let receiving = tokio::spawn(receive_media(player, 3.0));
+    // Two players: the second sends the packets the first one's frames were cut into.
+    let (mut player_signallings, mut receiving) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let mut signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+        let player = play(&mut signalling, "cam1", None).await.unwrap();
+        assert_eq!(player.status["videoCodec"], expected_codec);
+        assert_eq!(player.status["audioCodec"], "opus/48000/2");
+        receiving.push(tokio::spawn(receive_media(player, 3.0)));
+        player_signallings.push(signalling);
+    }
     let (sent_audio, sent_video) = send_media(&mut publisher, codec, 2.5).await;
-    let (_player, audio, video) = receiving.await.unwrap();
-
-    assert!(video[0].1, "the first video frame a player gets is a keyframe");
-    let video: Vec<Vec<u8>> = video.into_iter().map(|(f, _)| f).collect();
-    assert_contiguous_run("video", &sent_video, &video, 40);
-    assert_contiguous_run("audio", &sent_audio, &audio, 80);
+    for received in receiving {
+        let (_player, audio, video) = received.await.unwrap();
+        assert!(video[0].1, "the first video frame a player gets is a keyframe");
+        let video: Vec<Vec<u8>> = video.into_iter().map(|(f, _)| f).collect();
+        assert_contiguous_run("video", &sent_video, &video, 40);
+        assert_contiguous_run("audio", &sent_audio, &audio, 80);
+    }
 
     let streams = server.rest_json("GET", "/rest-api/stream/find_all", None);
     let publishers: Vec<&Value> = streams.as_array().unwrap().iter().filter(|s| s["published"] == true).collect();
     assert_eq!(publishers.len(), 1, "{streams}");
-    assert_eq!(publishers[0]["viewers"], 1);
+    assert_eq!(publishers[0]["viewers"], 2);
     assert_eq!(publishers[0]["videoCodec"], expected_codec);
     assert!(publishers[0]["bitrate"].as_u64().unwrap() > 100, "{streams}");
     assert!(server.metric(r#"ferrophone_stream_frames_received_total{stream="cam1"}"#).unwrap() > 150.0);
@@ -107,20 +112,22 @@ async fn round_trip(codec: VideoCodec, expected_codec: &str) {
     publisher_signalling.send("unPublishStream", json!({"mediaSessionId": publisher.media_session_id, "name": "cam1"})).await.unwrap();
     let status = publisher_signalling.stream_status(&publisher.media_session_id, WAIT).await.unwrap();
     assert_eq!(status["status"], "UNPUBLISHED");
-    let status = player_signalling.expect("notifyStreamStatusEvent", WAIT).await.unwrap();
-    assert_eq!(status.payload()["status"], "STOPPED");
-    assert_eq!(status.payload()["info"], "Stopped by publisher stop");
+    for signalling in &mut player_signallings {
+        let status = signalling.expect("notifyStreamStatusEvent", WAIT).await.unwrap();
+        assert_eq!(status.payload()["status"], "STOPPED");
+        assert_eq!(status.payload()["info"], "Stopped by publisher stop");
+    }
     let list = server.rest_json("GET", "/rest-api/stream/find_all", None);
     assert_eq!(list, json!([]), "nothing is left behind");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h264_frames_reach_a_player_unchanged() {
+async fn h264_frames_reach_every_player_unchanged() {
     round_trip(VideoCodec::H264, "H264/90000").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn vp8_frames_reach_a_player_unchanged() {
+async fn vp8_frames_reach_every_player_unchanged() {
     round_trip(VideoCodec::Vp8, "VP8/90000").await;
 }
 

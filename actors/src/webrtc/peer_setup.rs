@@ -93,12 +93,12 @@ impl SetupError {
 /// `prefer`: a codec to take when the browser offers it (H.264 for streams bound for RTMP).
 pub fn setup_publisher(params: &SetupParams, prefer: Option<CodecName>) -> Result<PeerSetup, SetupError> {
     let offer = parse(params.offer)?;
-    build(params, choose_publish_codecs(&offer, prefer), false)
+    build(params, choose_publish_codecs(&offer, prefer), PeerKind::Receives)
 }
 
 pub fn setup_player(params: &SetupParams, tracks: &StreamTracks) -> Result<PeerSetup, SetupError> {
     let offer = parse(params.offer)?;
-    build(params, choose_play_codecs(&offer, tracks).ok_or(SetupError::NoCommonCodecs)?, true)
+    build(params, choose_play_codecs(&offer, tracks).ok_or(SetupError::NoCommonCodecs)?, PeerKind::ForwardsPayloads)
 }
 
 fn parse(offer: &str) -> Result<SessionDescription, SetupError> {
@@ -113,7 +113,7 @@ fn parse(offer: &str) -> Result<SessionDescription, SetupError> {
 /// Opus, which the call transcodes for the phone; `with_video`, H.264 both ways as well.
 pub fn setup_call_answer(params: &SetupParams, with_video: bool) -> Result<PeerSetup, SetupError> {
     let offer = parse(params.offer)?;
-    build(params, choose_call_codecs(&offer, with_video), true)
+    build(params, choose_call_codecs(&offer, with_video), PeerKind::SendsFrames)
 }
 
 /// A SIP call's browser side for an incoming call: the server offers Opus audio both ways, and
@@ -142,7 +142,7 @@ pub fn setup_call_offer(params: &SetupParams, video: Option<CodecName>) -> Resul
         let codec = TrackCodec { name, clock_rate: 90_000, channels: None, fmtp: fmtp.into() };
         OfferedCodec { mid: String::new(), pt, rtx: None, codec }
     });
-    let (mut rtc, ice_ufrag) = new_rtc(params, &ChosenCodecs { audio: Some(audio.clone()), video: video.clone() }, true)?;
+    let (mut rtc, ice_ufrag) = new_rtc(params, &ChosenCodecs { audio: Some(audio.clone()), video: video.clone() }, PeerKind::SendsFrames)?;
     let mut change = rtc.sdp_api();
     let stream_id = Some(params.stream_id.to_owned());
     let audio_mid = change.add_media(str0m::media::MediaKind::Audio, Direction::SendRecv, stream_id.clone(), None, None);
@@ -160,8 +160,20 @@ pub fn accept_call_answer(rtc: &mut Rtc, pending: SdpPendingOffer, answer: &str)
     rtc.sdp_api().accept_answer(pending, answer).map_err(|e| SetupError::Rejected(e.to_string()))
 }
 
+/// What a peer does with media, which decides how its `Rtc` is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PeerKind {
+    /// Only receives: a publisher.
+    Receives,
+    /// Sends whole frames, which str0m cuts into packets, and receives: a call's browser side.
+    SendsFrames,
+    /// Sends a stream's frames already cut into RTP payloads shared by all its viewers
+    /// (str0m's RTP mode): a player.
+    ForwardsPayloads,
+}
+
 /// An ICE-lite, DTLS-passive `Rtc` with exactly the chosen codecs and our host candidate.
-fn new_rtc(params: &SetupParams, chosen: &ChosenCodecs, sends: bool) -> Result<(Rtc, String), SetupError> {
+fn new_rtc(params: &SetupParams, chosen: &ChosenCodecs, kind: PeerKind) -> Result<(Rtc, String), SetupError> {
     let mut rng = rand::rng();
     let ice_ufrag = Alphanumeric.sample_string(&mut rng, 16);
     let mut config = Rtc::builder()
@@ -170,11 +182,12 @@ fn new_rtc(params: &SetupParams, chosen: &ChosenCodecs, sends: bool) -> Result<(
         .set_dtls_cert(params.identity.cert.clone())
         .clear_codecs()
         .set_send_buffer_video(params.resend_buffers.video.max(1))
-        .set_send_buffer_audio(params.resend_buffers.audio.max(1));
+        .set_send_buffer_audio(params.resend_buffers.audio.max(1))
+        .set_rtp_mode(kind == PeerKind::ForwardsPayloads);
     for offered in [&chosen.audio, &chosen.video].into_iter().flatten() {
         add_codec(&mut config, offered)?;
     }
-    if sends {
+    if kind != PeerKind::Receives {
         // Transport-wide congestion control feedback is for a sender that adapts its bitrate;
         // a player forwards what the publisher sends, so it negotiates no TWCC, and keeps no
         // register of every packet sent (about 70 KB per player).
@@ -191,15 +204,15 @@ fn new_rtc(params: &SetupParams, chosen: &ChosenCodecs, sends: bool) -> Result<(
     Ok((rtc, ice_ufrag))
 }
 
-fn build(params: &SetupParams, chosen: ChosenCodecs, sends: bool) -> Result<PeerSetup, SetupError> {
+fn build(params: &SetupParams, chosen: ChosenCodecs, kind: PeerKind) -> Result<PeerSetup, SetupError> {
     if chosen.is_empty() {
         return Err(SetupError::NoCommonCodecs);
     }
-    let (mut rtc, ice_ufrag) = new_rtc(params, &chosen, sends)?;
+    let (mut rtc, ice_ufrag) = new_rtc(params, &chosen, kind)?;
     let offer = SdpOffer::from_sdp_string(params.offer).map_err(|e| SetupError::BadSdp(e.to_string()))?;
     let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SetupError::Rejected(e.to_string()))?;
     let mut answer = answer.to_sdp_string();
-    if sends {
+    if kind != PeerKind::Receives {
         answer = unify_msid(&answer, params.stream_id);
     }
     let negotiated = |offered: &Option<OfferedCodec>| {
