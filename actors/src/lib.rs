@@ -22,6 +22,7 @@ pub mod stream;
 pub mod socket;
 pub mod token;
 pub mod transcode;
+pub mod udp_batch;
 pub mod webrtc;
 pub mod webrtc_peer;
 pub mod websdk;

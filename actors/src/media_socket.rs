@@ -6,12 +6,14 @@
 //! what its ICE agent verified on to DTLS/SRTP.
 
 use crate::metrics::Metrics;
+use crate::udp_batch;
 use crate::webrtc::stun_username::{is_stun, local_ufrag};
 use actix::prelude::*;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -69,6 +71,8 @@ pub struct MediaSocket {
     /// Its own thread's peers only, so the lock is never contended; it is a lock because
     /// peers register from their actor, which the type system cannot tell is on that thread.
     routes: Mutex<Routes>,
+    /// Whether runs of datagrams to one peer go as one message the kernel cuts (UDP GSO).
+    segmentation: AtomicBool,
     metrics: Metrics,
 }
 
@@ -82,7 +86,8 @@ impl MediaSocket {
         socket.set_nonblocking(true)?;
         let socket: UdpSocket = socket.into();
         let local = socket.local_addr()?;
-        Ok(Arc::new(MediaSocket { socket, local, routes: Mutex::new(Routes::default()), metrics }))
+        let segmentation = AtomicBool::new(udp_batch::can_segment(&socket));
+        Ok(Arc::new(MediaSocket { socket, local, routes: Mutex::new(Routes::default()), segmentation, metrics }))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -100,22 +105,31 @@ impl MediaSocket {
     }
 
     /// Sends a batch of datagrams (of any peers) with as few system calls as the kernel allows
-    /// (sendmmsg), without blocking: what the socket buffer cannot take is dropped and counted,
-    /// and so is a datagram the kernel refuses (its destination), without the rest. Empties
-    /// `batch`.
+    /// (sendmmsg, and segmentation where it can), without blocking: what the socket buffer
+    /// cannot take is dropped and counted, and so is what the kernel refuses for its
+    /// destination, without the rest. Empties `batch`.
     pub fn send_batch(&self, batch: &mut Vec<(SocketAddr, Vec<u8>)>) {
         let (mut at, mut sent) = (0, 0);
         while at < batch.len() {
-            match sendmmsg(&self.socket, &batch[at..]) {
-                Ok(n) if n > 0 => {
+            match udp_batch::send_some(&self.socket, &batch[at..], self.segmentation.load(Ordering::Relaxed)) {
+                Ok(0) => break,
+                Ok(n) => {
                     at += n;
                     sent += n;
                 }
-                Err(e) if !matches!(e.kind(), io::ErrorKind::WouldBlock) && e.raw_os_error() != Some(libc::ENOBUFS) => {
-                    at += 1;
-                    self.metrics.media_dropped("send_failed");
+                // A device that cannot segment (no checksum offload) or a path MTU below the
+                // packets: from now on each datagram goes on its own.
+                Err(refused) if refused.segmented && matches!(refused.error.raw_os_error(), Some(libc::EIO | libc::EINVAL)) => {
+                    tracing::warn!(error = %refused.error, port = self.local.port(), "UDP segmentation refused: sending datagrams one by one");
+                    self.segmentation.store(false, Ordering::Relaxed);
                 }
-                _ => break,
+                Err(refused) if refused.error.kind() != io::ErrorKind::WouldBlock && refused.error.raw_os_error() != Some(libc::ENOBUFS) => {
+                    at += refused.datagrams;
+                    for _ in 0..refused.datagrams {
+                        self.metrics.media_dropped("send_failed");
+                    }
+                }
+                Err(_) => break,
             }
         }
         self.metrics.media_datagrams_out.inc_by(sent as u64);
@@ -170,39 +184,6 @@ impl MediaSocket {
             }
             Err(reason) => self.metrics.media_dropped(reason),
         }
-    }
-}
-
-/// One `sendmmsg(2)` call for up to 64 datagrams; how many the kernel took.
-fn sendmmsg(socket: &UdpSocket, datagrams: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    let datagrams = &datagrams[..datagrams.len().min(64)];
-    let addresses: Vec<socket2::SockAddr> = datagrams.iter().map(|(to, _)| socket2::SockAddr::from(*to)).collect();
-    let mut iovecs: Vec<libc::iovec> = datagrams
-        .iter()
-        .map(|(_, data)| libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() })
-        .collect();
-    let mut headers: Vec<libc::mmsghdr> = iovecs
-        .iter_mut()
-        .zip(&addresses)
-        .map(|(iov, address)| {
-            // SAFETY: mmsghdr is plain data; every field the kernel reads is set below.
-            let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            header.msg_hdr.msg_name = address.as_ptr() as *mut libc::c_void;
-            header.msg_hdr.msg_namelen = address.len();
-            header.msg_hdr.msg_iov = iov;
-            header.msg_hdr.msg_iovlen = 1;
-            header
-        })
-        .collect();
-    // SAFETY: the headers point at addresses, iovecs and payloads that outlive the call.
-    let sent = unsafe {
-        libc::sendmmsg(socket.as_raw_fd(), headers.as_mut_ptr(), headers.len() as libc::c_uint, libc::MSG_DONTWAIT)
-    };
-    if sent < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(sent as usize)
     }
 }
 
