@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{RtpWrite, SeqNo};
+use str0m::rtp::{RtpWrite, SeqNo, Ssrc};
 use str0m::change::SdpPendingOffer;
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
@@ -83,12 +83,25 @@ pub enum Role {
 
 enum Side {
     Publisher { frames: mpsc::Sender<MediaFrame>, last_keyframe_request: Option<Instant> },
-    /// `next_sequence`: of the audio and the video packets it sends (str0m's RTP mode leaves
-    /// them to us).
-    Player { subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe>, waiting_keyframe: bool, next_sequence: [u64; 2] },
+    /// `tracks`: how its audio and its video are sent.
+    Player { subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe>, waiting_keyframe: bool, tracks: [ForwardedTrack; 2] },
     /// `picture_started`: a keyframe of the call's video went to the browser, so the rest decodes;
     /// until then the call is asked for one, at most every [`KEYFRAME_WANTED_INTERVAL`].
     Call { to_call: mpsc::Sender<MediaFrame>, pending: Option<SdpPendingOffer>, picture_started: bool, last_keyframe_wanted: Option<Instant> },
+}
+
+/// A player's track in str0m's RTP mode, which leaves sequence numbers to us.
+struct ForwardedTrack {
+    next_sequence: u64,
+    /// Of its send stream, once found by its mid (a search of every stream).
+    ssrc: Option<Ssrc>,
+}
+
+impl ForwardedTrack {
+    fn new() -> Self {
+        // Below 2^15 so that the SRTP rollover counter starts at 0, as the browser expects.
+        ForwardedTrack { next_sequence: rand::random_range(0..1 << 15), ssrc: None }
+    }
 }
 
 /// How often a call's browser side asks again for the keyframe it waits for.
@@ -132,9 +145,8 @@ impl WebRtcPeer {
         let (side, pending_frames) = match role {
             Role::Publisher { frames } => (Side::Publisher { frames, last_keyframe_request: None }, None),
             Role::Player { frames, subscription, stream, unsubscribe } => {
-                // Below 2^15 so that the SRTP rollover counter starts at 0, as the browser expects.
-                let next_sequence = [rand::random_range(0..1 << 15), rand::random_range(0..1 << 15)];
-                (Side::Player { subscription, stream, unsubscribe, waiting_keyframe: setup.video.is_some(), next_sequence }, Some(frames))
+                let tracks = [ForwardedTrack::new(), ForwardedTrack::new()];
+                (Side::Player { subscription, stream, unsubscribe, waiting_keyframe: setup.video.is_some(), tracks }, Some(frames))
             }
             Role::Call { to_call, from_call, pending } => {
                 (Side::Call { to_call, pending, picture_started: false, last_keyframe_wanted: None }, Some(from_call))
@@ -340,9 +352,9 @@ impl WebRtcPeer {
         let (mid, pt) = (track.mid, track.pt);
         let Some(clock) = Frequency::new(frame.clock_rate) else { return Ok(()) };
         let time = MediaTime::new(frame.time, clock);
-        if let Side::Player { next_sequence, .. } = &mut self.side {
-            let next_sequence = &mut next_sequence[usize::from(frame.kind == MediaKind::Video)];
-            return forward_payloads(&mut self.rtc, track, next_sequence, &frame, time);
+        if let Side::Player { tracks, .. } = &mut self.side {
+            let forwarded = &mut tracks[usize::from(frame.kind == MediaKind::Video)];
+            return forward_payloads(&mut self.rtc, track, forwarded, &frame, time);
         }
         let Some(writer) = self.rtc.writer(mid) else { return Ok(()) };
         writer.write(pt, frame.received, time, frame.data).map_err(|e| e.to_string())
@@ -363,18 +375,23 @@ impl WebRtcPeer {
 /// A player's frame as RTP packets: the payloads the stream's first viewer cut (shared by all
 /// viewers, in their resend buffers too), behind this viewer's own headers. They leave on the
 /// timeout that stamps them, run here so that they go in this turn.
-fn forward_payloads(rtc: &mut Rtc, track: &NegotiatedTrack, next_sequence: &mut u64, frame: &MediaFrame, time: MediaTime) -> Result<(), String> {
+fn forward_payloads(rtc: &mut Rtc, track: &NegotiatedTrack, forwarded: &mut ForwardedTrack, frame: &MediaFrame, time: MediaTime) -> Result<(), String> {
     let video = frame.kind == MediaKind::Video;
     let payloads =
         frame.rtp_payloads.get_or_cut(track.codec.name, || rtp::frame_payloads(track.codec.name, &frame.data, rtp::WEBRTC_MAX_PAYLOAD));
     let Some(clock) = Frequency::new(track.codec.clock_rate) else { return Ok(()) };
     let rtp_time = time.rebase(clock).numer() as u32;
     let mut direct = rtc.direct_api();
-    let Some(stream) = direct.stream_tx_by_mid(track.mid, None) else { return Ok(()) };
+    let stream = match forwarded.ssrc {
+        Some(ssrc) => direct.stream_tx(&ssrc),
+        None => direct.stream_tx_by_mid(track.mid, None),
+    };
+    let Some(stream) = stream else { return Ok(()) };
+    forwarded.ssrc = Some(stream.ssrc());
     let last = payloads.len().saturating_sub(1);
     for (i, payload) in payloads.iter().enumerate() {
-        let sequence = SeqNo::from(*next_sequence);
-        *next_sequence += 1;
+        let sequence = SeqNo::from(forwarded.next_sequence);
+        forwarded.next_sequence += 1;
         // Video answers NACKs from the resend buffer; audio is not worth resending (str0m's rule).
         stream.write_rtp(RtpWrite::new(track.pt, sequence, rtp_time, frame.received, payload.clone()).marker(video && i == last).nackable(video));
     }
