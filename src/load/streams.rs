@@ -3,7 +3,7 @@
 //! server's CPU and memory per viewer.
 
 use super::latency::{ms, Latencies};
-use super::server_probe::{health_or_warn, Health};
+use super::server_probe::{health_or_warn, metric_sum, Health};
 use super::signalling::Signalling;
 use super::encoded_media::encode_clip;
 use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
@@ -216,10 +216,12 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let all_up = health_or_warn(&args.health_url).await;
+    let fan_out_from = fan_out(&args.health_url, &args.stream).await;
     let hold_from = Instant::now();
     eprintln!("viewers up after {:.1} s; holding for {} s", measured_from.elapsed().as_secs_f64(), args.duration);
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
     let held = health_or_warn(&args.health_url).await;
+    let fan_out_held = fan_out(&args.health_url, &args.stream).await;
     let hold = hold_from.elapsed();
     let sustained = tally.playing.load(Ordering::Relaxed) - tally.ended_early.load(Ordering::Relaxed);
     stop_tx.send_replace(true);
@@ -233,10 +235,42 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
         }
     }
     print_play_summary(&args, &tally, sustained, hold, (before, all_up, held));
+    if let (Some(from), Some(to)) = (fan_out_from, fan_out_held) {
+        let seconds = hold.as_secs_f64();
+        let (received, sent, dropped) = (to.received - from.received, to.sent - from.sent, to.dropped - from.dropped);
+        let share = if sent + dropped > 0.0 { 100.0 * dropped / (sent + dropped) } else { 0.0 };
+        println!(
+            "  server fan-out {:.1} frames/s from the publisher, {:.1} frames/s to each viewer; {dropped} of {} dropped for viewers that fell behind ({share:.2} %)",
+            received / seconds,
+            sent / seconds / sustained.max(1) as f64,
+            sent + dropped
+        );
+    }
     if tally.failed.load(Ordering::Relaxed) > 0 || tally.ended_early.load(Ordering::Relaxed) > 0 {
         return Err("some viewers failed or ended early".into());
     }
     Ok(())
+}
+
+/// A stream's frames so far, from /metrics. A frame the server drops, or never gets from its
+/// publisher, takes no sequence number, so viewers cannot count it as lost: these show it.
+struct FanOut {
+    received: f64,
+    sent: f64,
+    dropped: f64,
+}
+
+async fn fan_out(health_url: &str, stream: &str) -> Option<FanOut> {
+    if health_url.is_empty() {
+        return None;
+    }
+    let http_url = health_url.trim_end_matches("/health");
+    let count = |what: &str| format!("ferrophone_stream_frames_{what}_total{{stream=\"{stream}\"}}");
+    Some(FanOut {
+        received: metric_sum(http_url, &count("received")).await?,
+        sent: metric_sum(http_url, &count("sent")).await?,
+        dropped: metric_sum(http_url, &count("dropped")).await?,
+    })
 }
 
 async fn report_progress(tally: Arc<Tally>, count: usize) {
