@@ -305,6 +305,34 @@ mod tests {
         assert_eq!(metrics.media_datagrams_out.get(), 2);
     }
 
+    #[test]
+    fn where_the_kernel_refuses_to_segment_datagrams_go_one_by_one() {
+        use std::os::fd::AsRawFd;
+        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let to = receiver.local_addr().unwrap();
+        let metrics = Metrics::new();
+        let media = MediaSocket::bind("127.0.0.1:0".parse().unwrap(), metrics.clone()).unwrap();
+        assert!(media.segmentation.load(Ordering::Relaxed));
+        // Without UDP checksums (SO_NO_CHECK of asm-generic/socket.h) the kernel refuses to segment.
+        const SO_NO_CHECK: libc::c_int = 11;
+        let on: libc::c_int = 1;
+        // SAFETY: a valid descriptor and an option value that outlives the call.
+        let set = unsafe {
+            libc::setsockopt(media.socket.as_raw_fd(), libc::SOL_SOCKET, SO_NO_CHECK, (&on as *const libc::c_int).cast(), 4)
+        };
+        assert_eq!(set, 0);
+        let mut batch: Vec<(SocketAddr, Vec<u8>)> = (0..4u8).map(|i| (to, vec![i; 500])).collect();
+        media.send_batch(&mut batch);
+        assert!(!media.segmentation.load(Ordering::Relaxed), "segmentation is off from now on");
+        let mut buffer = [0u8; 1024];
+        for i in 0..4u8 {
+            let (len, _) = receiver.recv_from(&mut buffer).unwrap();
+            assert_eq!(&buffer[..len], vec![i; 500].as_slice());
+        }
+        assert_eq!(metrics.media_datagrams_out.get(), 4, "nothing was lost on the way");
+    }
+
     #[actix::test]
     async fn a_peer_learns_a_bounded_number_of_addresses() {
         let sink = Sink.start().recipient();
