@@ -82,7 +82,7 @@ async fn round_trip(codec: VideoCodec, expected_codec: &str) {
     let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let mut publisher = publish(&mut publisher_signalling, "cam1", Some(OpusChannels::Stereo), Some(codec)).await.unwrap();
     assert_eq!(publisher.status["videoCodec"], expected_codec);
-    // Two players: the second sends the packets the first one's frames were cut into.
+    // Two players: each frame is cut into packets once, by whichever sends it first.
     let (mut player_signallings, mut receiving) = (Vec::new(), Vec::new());
     for _ in 0..2 {
         let mut signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();

@@ -4,11 +4,11 @@
 //! stream and the passing of time, and carries out what it asks (transmit, wake me at, events).
 
 use crate::media::{MediaFrame, MediaKind};
-use crate::rtp;
 use crate::media_outbox;
 use crate::media_socket::{Datagram, MediaSocket};
 use crate::metrics::Metrics;
 use crate::panic_guard::guarded;
+use crate::rtp;
 use crate::stream::{KeyframeWanted, RequestKeyframe, Unsubscribe};
 use crate::webrtc::peer_setup::{accept_call_answer, NegotiatedTrack, PeerSetup, SetupError};
 use actix::prelude::*;
