@@ -4,6 +4,7 @@
 
 use crate::common::Server;
 use ferrophone::load::signalling::Signalling;
+use ferrophone::load::simulated_loss::SimulatedLoss;
 use ferrophone::load::stream_client::{play, publish, MediaSession, StartError};
 use ferrophone::load::synthetic_media::{opus_frame, SyntheticVideo, VideoCodec};
 use ferrophone::load::webrtc_client::OpusChannels;
@@ -129,6 +130,25 @@ async fn h264_frames_reach_every_player_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vp8_frames_reach_every_player_unchanged() {
     round_trip(VideoCodec::Vp8, "VP8/90000").await;
+}
+
+/// A player behind a lossy network: each video packet it misses is sent again from the
+/// server's resend buffer (NACK, RTX), so every frame still arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_that_loses_video_packets_gets_them_again() {
+    let server = Server::start_with(QUIET);
+    let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut publisher = publish(&mut publisher_signalling, "lossy", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
+    let mut player_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut player = play(&mut player_signalling, "lossy", None).await.unwrap();
+    player.peer.loss = Some(SimulatedLoss::every(10));
+    let receiving = tokio::spawn(receive_media(player, 3.0));
+    let (_, sent_video) = send_media(&mut publisher, VideoCodec::H264, 2.5).await;
+    let (player, _, video) = receiving.await.unwrap();
+    let lost = player.peer.loss.as_ref().unwrap().dropped;
+    assert!(lost >= 10, "the network lost {lost} video packets");
+    let video: Vec<Vec<u8>> = video.into_iter().map(|(f, _)| f).collect();
+    assert_contiguous_run("video", &sent_video, &video, 40);
 }
 
 fn failed_info(result: Result<MediaSession, StartError>) -> String {

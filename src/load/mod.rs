@@ -7,6 +7,7 @@ mod latency;
 pub mod rtp_counter;
 mod server_probe;
 mod sessions;
+pub mod simulated_loss;
 mod stream_calls;
 pub mod phone;
 pub mod publisher;

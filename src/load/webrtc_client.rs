@@ -4,6 +4,7 @@
 //! so a viewer costs the load machine less than it costs the server.
 
 use super::rtp_counter::RtpCounter;
+use super::simulated_loss::SimulatedLoss;
 use super::synthetic_media::VideoCodec;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -34,6 +35,8 @@ pub struct ClientPeer {
     pub video: Option<Mid>,
     counting_only: bool,
     pub counter: RtpCounter,
+    /// Video lost on the way in, when set.
+    pub loss: Option<SimulatedLoss>,
     /// Where datagrams are read into: made once, not for every `next_event`, which callers
     /// start anew on every turn of their loops.
     receive_buffer: Vec<u8>,
@@ -92,6 +95,7 @@ impl ClientPeer {
             counting_only: false,
             receive_buffer: vec![0; 2048],
             counter: RtpCounter::default(),
+            loss: None,
         };
         Ok((peer, offer.to_sdp_string()))
     }
@@ -124,6 +128,7 @@ impl ClientPeer {
             counting_only: false,
             receive_buffer: vec![0; 2048],
             counter: RtpCounter::default(),
+            loss: None,
         };
         Ok((peer, answer.to_sdp_string()))
     }
@@ -174,6 +179,9 @@ impl ClientPeer {
     /// The `len` bytes from `source` in the receive buffer.
     fn receive(&mut self, len: usize, source: SocketAddr) -> Result<(), String> {
         let data = &self.receive_buffer[..len];
+        if self.loss.as_mut().is_some_and(|loss| loss.drops(data)) {
+            return Ok(());
+        }
         let rtp = self.counter.count(data);
         if rtp && self.counting_only {
             return Ok(());
