@@ -6,6 +6,7 @@
 use super::encoded_media::EncodedClip;
 use super::signalling::{ServerMessage, Signalling};
 use super::webrtc_client::{ClientPeer, OpusChannels, Role};
+use ferrophone_actors::sdp::{fmtp_value, SessionDescription};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,17 +62,12 @@ impl From<Arc<Vec<Vec<u8>>>> for Microphone {
     }
 }
 
-/// The `maxplaybackrate` of the first Opus fmtp line of `sdp` (RFC 7587 §6.1).
+/// The `maxplaybackrate` of the Opus of `sdp`'s audio (RFC 7587 §6.1).
 fn opus_max_playback_rate(sdp: &str) -> Option<u32> {
-    let opus_pt = sdp.lines().find_map(|line| {
-        let (pt, codec) = line.strip_prefix("a=rtpmap:")?.split_once(' ')?;
-        codec.to_ascii_lowercase().starts_with("opus/").then_some(pt)
-    })?;
-    let params = sdp.lines().find_map(|line| line.strip_prefix("a=fmtp:")?.strip_prefix(opus_pt)?.strip_prefix(' '))?;
-    params.split(';').find_map(|param| {
-        let (name, value) = param.trim().split_once('=')?;
-        name.eq_ignore_ascii_case("maxplaybackrate").then(|| value.trim().parse().ok()).flatten()
-    })
+    let sdp = SessionDescription::parse(sdp).ok()?;
+    let audio = sdp.media.iter().find(|m| m.kind == "audio")?;
+    let opus = audio.payload_types().find(|&pt| audio.rtpmap(pt).is_some_and(|map| map.name.eq_ignore_ascii_case("opus")))?;
+    fmtp_value(audio.fmtp(opus)?, "maxplaybackrate")?.parse().ok()
 }
 
 /// A call in progress: its messages come out of `next`, commands go in with `send`.
@@ -321,7 +317,7 @@ mod tests {
     fn the_microphone_is_as_wide_as_the_servers_sdp_lets_it() {
         let packets = |tag: u8| Arc::new(vec![vec![tag]]);
         let microphone = Microphone::in_widths(vec![(48_000, packets(3)), (8_000, packets(1)), (16_000, packets(2))]);
-        let sdp = |fmtp: &str| format!("m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:0 x=1\r\n{fmtp}");
+        let sdp = |fmtp: &str| format!("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:0 x=1\r\n{fmtp}");
         let chosen = |fmtp: &str| microphone.for_sdp(&sdp(fmtp))[0][0];
         assert_eq!(chosen("a=fmtp:111 minptime=10;maxplaybackrate=8000;sprop-maxcapturerate=8000\r\n"), 1);
         assert_eq!(chosen("a=fmtp:111 maxplaybackrate=12000\r\n"), 2);
