@@ -3,6 +3,13 @@
 
 use std::collections::HashMap;
 
+/// The SSRC of `datagram` when it is RTP (version 2, not an RTCP packet type); `None` for RTCP,
+/// STUN, DTLS and anything else.
+pub fn rtp_ssrc(datagram: &[u8]) -> Option<u32> {
+    let is_rtp = datagram.len() >= 12 && (128..192).contains(&datagram[0]) && !(192..224).contains(&datagram[1]);
+    is_rtp.then(|| u32::from_be_bytes([datagram[8], datagram[9], datagram[10], datagram[11]]))
+}
+
 #[derive(Default)]
 pub struct RtpCounter {
     streams: HashMap<u32, SeqTracker>,
@@ -18,11 +25,8 @@ struct SeqTracker {
 impl RtpCounter {
     /// Counts `datagram` if it is RTP (true); RTCP and everything else is left alone (false).
     pub fn count(&mut self, datagram: &[u8]) -> bool {
-        if datagram.len() < 12 || !(128..192).contains(&datagram[0]) || (192..224).contains(&datagram[1]) {
-            return false;
-        }
+        let Some(ssrc) = rtp_ssrc(datagram) else { return false };
         let seq = u16::from_be_bytes([datagram[2], datagram[3]]);
-        let ssrc = u32::from_be_bytes([datagram[8], datagram[9], datagram[10], datagram[11]]);
         let tracker = self.streams.entry(ssrc).or_default();
         if tracker.received == 0 {
             tracker.first = i64::from(seq);

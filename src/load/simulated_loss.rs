@@ -1,6 +1,8 @@
 //! A lossy network in front of a client: every nth packet of its video is dropped on arrival,
 //! so that the server has to answer NACKs from its resend buffer.
 
+use super::rtp_counter::rtp_ssrc;
+
 /// RTP longer than this is taken for video: audio packets are far shorter.
 const VIDEO_MIN_LEN: usize = 300;
 
@@ -20,11 +22,7 @@ impl SimulatedLoss {
 
     /// Whether `datagram` (SRTP headers are in the clear) is lost on the way.
     pub fn drops(&mut self, datagram: &[u8]) -> bool {
-        let is_rtp = datagram.len() >= 12 && (128..192).contains(&datagram[0]) && !(192..224).contains(&datagram[1]);
-        if !is_rtp || datagram.len() < VIDEO_MIN_LEN {
-            return false;
-        }
-        let ssrc = u32::from_be_bytes([datagram[8], datagram[9], datagram[10], datagram[11]]);
+        let Some(ssrc) = rtp_ssrc(datagram).filter(|_| datagram.len() >= VIDEO_MIN_LEN) else { return false };
         if *self.video_ssrc.get_or_insert(ssrc) != ssrc {
             return false;
         }
