@@ -270,12 +270,19 @@ mod tests {
         assert_eq!(routes.route(stranger, &dtls).err(), Some("unknown_source"));
     }
 
-    #[test]
-    fn a_batch_arrives_in_order() {
+    /// A peer's socket on loopback (reads time out after 2 s) and a media port to send to it.
+    fn receiver_and_media() -> (UdpSocket, Arc<MediaSocket>, Metrics) {
         let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
         receiver.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let metrics = Metrics::new();
+        let media = MediaSocket::bind("127.0.0.1:0".parse().unwrap(), metrics.clone()).unwrap();
+        (receiver, media, metrics)
+    }
+
+    #[test]
+    fn a_batch_arrives_in_order() {
+        let (receiver, media, _) = receiver_and_media();
         let to = receiver.local_addr().unwrap();
-        let media = MediaSocket::bind("127.0.0.1:0".parse().unwrap(), Metrics::new()).unwrap();
         let mut batch: Vec<(SocketAddr, Vec<u8>)> = (0..100u8).map(|i| (to, vec![i; 10 + i as usize])).collect();
         media.send_batch(&mut batch);
         assert!(batch.is_empty());
@@ -288,11 +295,8 @@ mod tests {
 
     #[test]
     fn a_refused_datagram_costs_only_itself() {
-        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
-        receiver.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let (receiver, media, metrics) = receiver_and_media();
         let to = receiver.local_addr().unwrap();
-        let metrics = Metrics::new();
-        let media = MediaSocket::bind("127.0.0.1:0".parse().unwrap(), metrics.clone()).unwrap();
         // Port 0 is no destination: the kernel refuses that one datagram.
         let nowhere = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut batch = vec![(to, vec![1]), (nowhere, vec![2]), (to, vec![3])];
@@ -308,11 +312,8 @@ mod tests {
     #[test]
     fn where_the_kernel_refuses_to_segment_datagrams_go_one_by_one() {
         use std::os::fd::AsRawFd;
-        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
-        receiver.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let (receiver, media, metrics) = receiver_and_media();
         let to = receiver.local_addr().unwrap();
-        let metrics = Metrics::new();
-        let media = MediaSocket::bind("127.0.0.1:0".parse().unwrap(), metrics.clone()).unwrap();
         assert!(media.segmentation.load(Ordering::Relaxed));
         // Without UDP checksums (SO_NO_CHECK of asm-generic/socket.h) the kernel refuses to segment.
         const SO_NO_CHECK: libc::c_int = 11;
