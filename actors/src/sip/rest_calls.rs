@@ -91,7 +91,7 @@ impl RestCalls {
 
     /// The stream the call's media is published as: audio as Opus, as the call's transcoder
     /// makes it; with `video`, the phone's H.264 as it comes. The call is asked for keyframes.
-    /// The call's stream, on `thread`: the call's own media thread, so its frames stay there.
+    /// It runs on `thread`, the call's own media thread, so the call's frames stay there.
     fn start_stream(
         &self,
         thread: &ArbiterHandle,
