@@ -16,10 +16,10 @@ use str0m::Event;
 const QUIET: &[(&str, &str)] = &[("session.keep_alive.algorithm", "NONE")];
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Sends `seconds` of synthetic audio and video in real time, answering keyframe requests.
-/// Returns what was sent, per kind, in order.
-async fn send_media(publisher: &mut MediaSession, codec: VideoCodec, seconds: f64) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    let mut video = SyntheticVideo::new(codec, 400_000, 30, 30);
+/// Sends `seconds` of synthetic audio and 30 fps video in real time, with a keyframe every
+/// `gop` frames and on request. Returns what was sent, per kind, in order.
+async fn send_media(publisher: &mut MediaSession, codec: VideoCodec, gop: u64, seconds: f64) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let mut video = SyntheticVideo::new(codec, 400_000, 30, gop);
     let (mut sent_audio, mut sent_video) = (Vec::new(), Vec::new());
     let start = Instant::now();
     let (mut next_audio, mut next_video) = (start, start);
@@ -93,7 +93,7 @@ async fn round_trip(codec: VideoCodec, expected_codec: &str) {
         receiving.push(tokio::spawn(receive_media(player, 3.0)));
         player_signallings.push(signalling);
     }
-    let (sent_audio, sent_video) = send_media(&mut publisher, codec, 2.5).await;
+    let (sent_audio, sent_video) = send_media(&mut publisher, codec, 30, 2.5).await;
     for received in receiving {
         let (_player, audio, video) = received.await.unwrap();
         assert!(video[0].1, "the first video frame a player gets is a keyframe");
@@ -143,12 +143,48 @@ async fn a_player_that_loses_video_packets_gets_them_again() {
     let mut player = play(&mut player_signalling, "lossy", None).await.unwrap();
     player.peer.loss = Some(SimulatedLoss::every(10));
     let receiving = tokio::spawn(receive_media(player, 3.0));
-    let (_, sent_video) = send_media(&mut publisher, VideoCodec::H264, 2.5).await;
+    let (_, sent_video) = send_media(&mut publisher, VideoCodec::H264, 30, 2.5).await;
     let (player, _, video) = receiving.await.unwrap();
     let lost = player.peer.loss.as_ref().unwrap().dropped;
     assert!(lost >= 10, "the network lost {lost} video packets");
     let video: Vec<Vec<u8>> = video.into_iter().map(|(f, _)| f).collect();
     assert_contiguous_run("video", &sent_video, &video, 40);
+}
+
+/// Whether `player` gets an H.264 keyframe within `wait`.
+async fn gets_keyframe(player: &mut MediaSession, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while let Some(event) = player.peer.next_event(deadline).await.unwrap() {
+        if let Event::MediaData(data) = event {
+            let keyframe = matches!(data.codec_extra, str0m::format::CodecExtra::H264(e) if e.is_keyframe);
+            if keyframe && Some(data.mid) == player.peer.video {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Keyframe requests to a publisher are spaced out, but one that comes too soon waits for the
+/// end of the interval instead of being dropped: a viewer that joins just after the keyframe an
+/// earlier viewer brought gets its picture in well under a second, not at the publisher's next
+/// periodic keyframe (10 s away here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_joining_just_after_a_keyframe_gets_one_soon() {
+    let server = Server::start_with(QUIET);
+    let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut publisher = publish(&mut publisher_signalling, "gop", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
+    let sending = tokio::spawn(async move { send_media(&mut publisher, VideoCodec::H264, 300, 6.0).await });
+    let mut first_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut first = play(&mut first_signalling, "gop", None).await.unwrap();
+    assert!(gets_keyframe(&mut first, Duration::from_secs(3)).await, "the first viewer's join brings a keyframe");
+    let mut second_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let joined = Instant::now();
+    let mut second = play(&mut second_signalling, "gop", None).await.unwrap();
+    let got = gets_keyframe(&mut second, Duration::from_secs(4)).await;
+    let waited = joined.elapsed();
+    assert!(got && waited < Duration::from_secs(2), "the second viewer got a keyframe: {got}, after {waited:?}");
+    sending.await.unwrap();
 }
 
 fn failed_info(result: Result<MediaSession, StartError>) -> String {

@@ -3,7 +3,7 @@
 //! per subscriber. A subscriber whose channel is full loses frames (video until the next
 //! keyframe), which is counted and never slows the publisher or the other subscribers.
 
-use crate::media::{CodecName, MediaFrame, MediaKind, StreamTracks, TrackCodec};
+use crate::media::{CodecName, KeyframeRequests, MediaFrame, MediaKind, StreamTracks, TrackCodec};
 use crate::metrics::{Metrics, StreamLabels};
 use crate::registry::{Registry, StreamStatsUpdate};
 use crate::transcode::{opus_fmtp_allows_stereo, opus_is_stereo, spawn_audio_to_aac, spawn_to_h264, VideoInput, AAC_SAMPLE_RATE};
@@ -88,7 +88,7 @@ pub struct Stream {
     publisher: Recipient<RequestKeyframe>,
     subscribers: HashMap<u64, Subscriber>,
     next_subscriber: u64,
-    last_keyframe_request: Option<Instant>,
+    keyframe_requests: KeyframeRequests,
     registry: Addr<Registry>,
     metrics: Metrics,
     counters: StreamCounters,
@@ -152,7 +152,7 @@ impl Stream {
             publisher,
             subscribers: HashMap::new(),
             next_subscriber: 1,
-            last_keyframe_request: None,
+            keyframe_requests: KeyframeRequests::new(KEYFRAME_REQUEST_INTERVAL),
             registry,
             metrics,
             counters,
@@ -162,14 +162,12 @@ impl Stream {
     }
 
     fn request_keyframe(&mut self) {
-        if self.tracks.video.is_none() {
-            return;
+        if self.tracks.video.is_some() && self.keyframe_requests.ask(Instant::now()) {
+            self.send_keyframe_request();
         }
-        let now = Instant::now();
-        if self.last_keyframe_request.is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL) {
-            return;
-        }
-        self.last_keyframe_request = Some(now);
+    }
+
+    fn send_keyframe_request(&mut self) {
         let _ = self.publisher.try_send(RequestKeyframe);
         // The transcoders' encoders make their own keyframes: they need not wait for the publisher's.
         for h264 in self.h264.values() {
@@ -218,6 +216,10 @@ impl StreamHandler<MediaFrame> for Stream {
         self.counters.frames_in.inc();
         self.counters.bytes_in.inc_by(frame.data.len() as u64);
         self.bytes_since_stats += frame.data.len() as u64;
+        // The publisher's frames are the clock for a keyframe request that had to wait.
+        if self.keyframe_requests.due(Instant::now()) {
+            self.send_keyframe_request();
+        }
         if frame.kind == MediaKind::Audio && self.tracks.audio.as_ref().is_some_and(|a| a.name == CodecName::Opus) {
             self.opus_stereo = Some(opus_is_stereo(&frame.data));
         }
@@ -373,7 +375,7 @@ impl Stream {
                     self.h264.insert(size, track.input);
                     tracing::info!(parent: &self.span, from = ?source, ?size, "H.264 transcoding started");
                     // The decoder needs a keyframe to begin with.
-                    self.last_keyframe_request = None;
+                    self.keyframe_requests = KeyframeRequests::new(KEYFRAME_REQUEST_INTERVAL);
                     self.request_keyframe();
                 }
                 Err(e) => {

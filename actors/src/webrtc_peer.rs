@@ -3,7 +3,7 @@
 //! is sans-IO: this actor feeds it datagrams from the shared media socket, frames from the
 //! stream and the passing of time, and carries out what it asks (transmit, wake me at, events).
 
-use crate::media::{MediaFrame, MediaKind};
+use crate::media::{KeyframeRequests, MediaFrame, MediaKind};
 use crate::media_outbox;
 use crate::media_socket::{Datagram, MediaSocket};
 use crate::metrics::Metrics;
@@ -82,7 +82,7 @@ pub enum Role {
 }
 
 enum Side {
-    Publisher { frames: mpsc::Sender<MediaFrame>, last_keyframe_request: Option<Instant> },
+    Publisher { frames: mpsc::Sender<MediaFrame>, keyframe_requests: KeyframeRequests },
     /// `tracks`: how its audio and its video are sent.
     Player { subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe>, waiting_keyframe: bool, tracks: [ForwardedTrack; 2] },
     /// `picture_started`: a keyframe of the call's video went to the browser, so the rest decodes;
@@ -103,6 +103,9 @@ impl ForwardedTrack {
         ForwardedTrack { next_sequence: rand::random_range(0..1 << 15), ssrc: None }
     }
 }
+
+/// The shortest time between two keyframe requests to a publishing browser.
+const PUBLISHER_KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
 /// How often a call's browser side asks again for the keyframe it waits for.
 const KEYFRAME_WANTED_INTERVAL: Duration = Duration::from_secs(1);
@@ -143,7 +146,7 @@ impl WebRtcPeer {
     ) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let (side, pending_frames) = match role {
-            Role::Publisher { frames } => (Side::Publisher { frames, last_keyframe_request: None }, None),
+            Role::Publisher { frames } => (Side::Publisher { frames, keyframe_requests: KeyframeRequests::new(PUBLISHER_KEYFRAME_REQUEST_INTERVAL) }, None),
             Role::Player { frames, subscription, stream, unsubscribe } => {
                 let tracks = [ForwardedTrack::new(), ForwardedTrack::new()];
                 (Side::Player { subscription, stream, unsubscribe, waiting_keyframe: setup.video.is_some(), tracks }, Some(frames))
@@ -295,25 +298,32 @@ impl WebRtcPeer {
         }
         if kind == MediaKind::Video && !data.contiguous {
             self.request_keyframe();
+        } else if let Side::Publisher { keyframe_requests, .. } = &mut self.side {
+            // The publisher's own media is the clock for a request that had to wait.
+            if keyframe_requests.due(Instant::now()) {
+                self.send_keyframe_request();
+            }
         }
     }
 
     /// Asks the browser for a keyframe of what it sends (a publisher or a call; a player
     /// sends only).
     fn request_keyframe(&mut self) {
-        let Some(video) = &self.video else { return };
-        if matches!(self.side, Side::Player { .. }) {
+        if self.video.is_none() || matches!(self.side, Side::Player { .. }) {
             return;
         }
-        let mid = video.mid;
-        if let Side::Publisher { last_keyframe_request, .. } = &mut self.side {
-            let now = Instant::now();
-            if last_keyframe_request.is_some_and(|t| now.duration_since(t) < Duration::from_millis(300)) {
+        if let Side::Publisher { keyframe_requests, .. } = &mut self.side {
+            if !keyframe_requests.ask(Instant::now()) {
                 return;
             }
-            *last_keyframe_request = Some(now);
         }
-        if let Some(mut writer) = self.rtc.writer(mid) {
+        self.send_keyframe_request();
+    }
+
+    /// A PLI, or a FIR where the browser takes no PLI, for the video it sends.
+    fn send_keyframe_request(&mut self) {
+        let Some(video) = &self.video else { return };
+        if let Some(mut writer) = self.rtc.writer(video.mid) {
             let kind =
                 if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) { KeyframeRequestKind::Pli } else { KeyframeRequestKind::Fir };
             let _ = writer.request_keyframe(None, kind);
