@@ -2,6 +2,7 @@
 //! many real clients and reports what they saw. Benchmarks, not tests.
 
 mod calls;
+pub mod gro_receive;
 pub mod encoded_media;
 mod latency;
 pub mod rtp_counter;
