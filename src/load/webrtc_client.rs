@@ -199,6 +199,7 @@ impl ClientPeer {
         let Ok(contents) = data.try_into() else { return Ok(()) };
         let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: self.local, contents });
         self.rtc.handle_input(input).map_err(|e| e.to_string())?;
+        // A run holds several datagrams: str0m's output is taken after each, as it expects.
         self.drain()
     }
 
