@@ -1,5 +1,5 @@
 use crate::app_state::AppState;
-use crate::process_stats::{cpu_seconds, resident_bytes};
+use crate::process_stats::{cpu_seconds, resident_bytes, Process};
 use actix_web::{web, HttpResponse};
 use ferrophone_actors::registry::CountSessions;
 use std::time::Duration;
@@ -13,8 +13,8 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             "version": env!("CARGO_PKG_VERSION"),
             "uptimeSeconds": state.started.elapsed().as_secs(),
             "sessions": sessions,
-            "rssBytes": resident_bytes(),
-            "cpuSeconds": cpu_seconds(),
+            "rssBytes": resident_bytes(Process::Own),
+            "cpuSeconds": cpu_seconds(Process::Own),
             "advertisedIp": state.advertised_ip.to_string(),
         })
     };

@@ -1,6 +1,7 @@
 //! Reads the server's `/health` (its RSS and session count) and `/metrics` over a plain
-//! HTTP/1.1 GET.
+//! HTTP/1.1 GET, or the RSS and CPU time of any server process on this machine by its pid.
 
+use crate::process_stats::{cpu_seconds, resident_bytes, Process};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -45,6 +46,17 @@ pub async fn health_or_warn(url: &str) -> Option<Health> {
         return None;
     }
     health(url).await.map_err(|e| eprintln!("cannot read server health: {e}")).ok()
+}
+
+/// The RSS and CPU time of the server process `pid`, or None (with a warning) when it is gone.
+pub fn process_health_or_warn(pid: u32) -> Option<Health> {
+    let process = Process::Pid(pid);
+    let health = Health { rss_bytes: resident_bytes(process), cpu_seconds: cpu_seconds(process), sessions: None };
+    if health.rss_bytes.is_none() {
+        eprintln!("cannot read process {pid}");
+        return None;
+    }
+    Some(health)
 }
 
 /// Cores the server used between two /health readings `seconds` apart.

@@ -3,7 +3,7 @@
 //! server's CPU and memory per viewer.
 
 use super::latency::{ms, Latencies};
-use super::server_probe::{health_or_warn, metric_sum, Health};
+use super::server_probe::{health_or_warn, metric_sum, process_health_or_warn, Health};
 use super::signalling::Signalling;
 use super::encoded_media::encode_clip;
 use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
@@ -74,9 +74,13 @@ pub struct PlayArgs {
     /// Video bits per second of that publisher.
     #[arg(long, default_value_t = 600_000)]
     bitrate: u64,
-    /// The server's /health, for its CPU and memory ("" to skip).
+    /// The server's /health, for its CPU and memory ("" to skip), and its /metrics beside it.
     #[arg(long, default_value = "http://127.0.0.1:8081/health")]
     health_url: String,
+    /// Read the server's CPU and memory from this process on this machine instead of /health:
+    /// a server of any kind is then measured the same way.
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 impl PublishArgs {
@@ -198,7 +202,7 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
         }
         None => None,
     };
-    let before = health_or_warn(&args.health_url).await;
+    let before = server_health(&args).await;
     let measured_from = Instant::now();
     let tally = Arc::new(Tally::default());
     let progress = tokio::spawn(report_progress(tally.clone(), args.viewers));
@@ -215,12 +219,12 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
     while tally.first_frame.load(Ordering::Relaxed) + tally.failed.load(Ordering::Relaxed) < args.viewers && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let all_up = health_or_warn(&args.health_url).await;
+    let all_up = server_health(&args).await;
     let fan_out_from = fan_out(&args.health_url, &args.stream).await;
     let hold_from = Instant::now();
     eprintln!("viewers up after {:.1} s; holding for {} s", measured_from.elapsed().as_secs_f64(), args.duration);
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
-    let held = health_or_warn(&args.health_url).await;
+    let held = server_health(&args).await;
     let fan_out_held = fan_out(&args.health_url, &args.stream).await;
     let hold = hold_from.elapsed();
     let sustained = tally.playing.load(Ordering::Relaxed) - tally.ended_early.load(Ordering::Relaxed);
@@ -250,6 +254,13 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
         return Err("some viewers failed or ended early".into());
     }
     Ok(())
+}
+
+async fn server_health(args: &PlayArgs) -> Option<Health> {
+    match args.server_pid {
+        Some(pid) => process_health_or_warn(pid),
+        None => health_or_warn(&args.health_url).await,
+    }
 }
 
 /// A stream's frames so far, from /metrics. A frame the server drops, or never gets from its
