@@ -118,17 +118,22 @@ impl MediaSocket {
                     sent += n;
                 }
                 // A device that cannot segment (no checksum offload) or a path MTU below the
-                // packets: from now on each datagram goes on its own.
+                // packets, or a destination the kernel refuses anyway: the same datagrams one
+                // by one tell which.
                 Err(refused) if refused.segmented && matches!(refused.error.raw_os_error(), Some(libc::EIO | libc::EINVAL)) => {
-                    tracing::warn!(error = %refused.error, port = self.local.port(), "UDP segmentation refused: sending datagrams one by one");
-                    self.segmentation.store(false, Ordering::Relaxed);
-                }
-                Err(refused) if refused.error.kind() != io::ErrorKind::WouldBlock && refused.error.raw_os_error() != Some(libc::ENOBUFS) => {
-                    at += refused.datagrams;
-                    for _ in 0..refused.datagrams {
-                        self.metrics.media_dropped("send_failed");
+                    match udp_batch::send_some(&self.socket, &batch[at..at + refused.datagrams], false) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            tracing::warn!(error = %refused.error, port = self.local.port(), "UDP segmentation refused: sending datagrams one by one");
+                            self.segmentation.store(false, Ordering::Relaxed);
+                            at += n;
+                            sent += n;
+                        }
+                        Err(single) if is_full(&single.error) => break,
+                        Err(_) => at += self.dropped(refused.datagrams),
                     }
                 }
+                Err(refused) if !is_full(&refused.error) => at += self.dropped(refused.datagrams),
                 Err(_) => break,
             }
         }
@@ -137,6 +142,14 @@ impl MediaSocket {
             self.metrics.media_dropped("send_failed");
         }
         batch.clear();
+    }
+
+    /// Counts `datagrams` the kernel refused for their destination; gives their number.
+    fn dropped(&self, datagrams: usize) -> usize {
+        for _ in 0..datagrams {
+            self.metrics.media_dropped("send_failed");
+        }
+        datagrams
     }
 
     /// Reads the socket for as long as the media thread runs: spawn it on the thread whose
@@ -185,6 +198,11 @@ impl MediaSocket {
             Err(reason) => self.metrics.media_dropped(reason),
         }
     }
+}
+
+/// The socket buffer is full for now: what is left of a batch is dropped (media does not wait).
+fn is_full(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::WouldBlock || error.raw_os_error() == Some(libc::ENOBUFS)
 }
 
 #[cfg(test)]
@@ -332,6 +350,24 @@ mod tests {
             assert_eq!(&buffer[..len], vec![i; 500].as_slice());
         }
         assert_eq!(metrics.media_datagrams_out.get(), 4, "nothing was lost on the way");
+    }
+
+    #[test]
+    fn a_destination_the_kernel_refuses_leaves_segmentation_on() {
+        let (receiver, media, metrics) = receiver_and_media();
+        let to = receiver.local_addr().unwrap();
+        // Port 0 is no destination: a run to it is refused whether or not it is segmented.
+        let nowhere = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut batch: Vec<(SocketAddr, Vec<u8>)> = (0..3u8).map(|i| (nowhere, vec![i; 500])).collect();
+        batch.extend((0..3u8).map(|i| (to, vec![i; 500])));
+        media.send_batch(&mut batch);
+        assert!(media.segmentation.load(Ordering::Relaxed), "one bad destination does not turn segmentation off");
+        let mut buffer = [0u8; 1024];
+        for i in 0..3u8 {
+            let (len, _) = receiver.recv_from(&mut buffer).unwrap();
+            assert_eq!(&buffer[..len], vec![i; 500].as_slice());
+        }
+        assert_eq!(metrics.media_datagrams_out.get(), 3);
     }
 
     #[actix::test]
