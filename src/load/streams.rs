@@ -115,6 +115,10 @@ struct Tally {
     failed: AtomicUsize,
     ended_early: AtomicUsize,
     first_frame_times: Mutex<Latencies>,
+    /// The two parts of the time to the first frame: until the media connected, and from
+    /// then until the first keyframe.
+    connect_times: Mutex<Latencies>,
+    keyframe_waits: Mutex<Latencies>,
     failures: Mutex<BTreeMap<String, usize>>,
     /// (received, expected) RTP packets of viewers that finished.
     packets: Mutex<(u64, u64)>,
@@ -139,6 +143,8 @@ async fn viewer(url: String, stream: String, decrypt_all: bool, tally: Arc<Tally
         Err(e) => return tally.fail(format!("play: {}", e.info())),
     };
     tally.playing.fetch_add(1, Ordering::Relaxed);
+    let connected = begun.elapsed();
+    tally.connect_times.lock().unwrap().record(connected);
     let video = session.peer.video;
     let mut waiting = true;
     loop {
@@ -166,6 +172,7 @@ async fn viewer(url: String, stream: String, decrypt_all: bool, tally: Arc<Tally
                     if keyframe {
                         waiting = false;
                         tally.first_frame_times.lock().unwrap().record(begun.elapsed());
+                        tally.keyframe_waits.lock().unwrap().record(begun.elapsed().saturating_sub(connected));
                         tally.first_frame.fetch_add(1, Ordering::Relaxed);
                         if !decrypt_all {
                             session.peer.count_only();
@@ -318,7 +325,9 @@ fn print_play_summary(
     for (why, n) in tally.failures.lock().unwrap().iter() {
         println!("    {n} x {why}");
     }
-    println!("  first frame    {}  (playStream to the first decodable video frame)", tally.first_frame_times.lock().unwrap().summary());
+    println!("  first frame    {}  (from opening the WebSocket to the first decodable video frame)", tally.first_frame_times.lock().unwrap().summary());
+    println!("    connected    {}  (WebSocket, playStream, ICE and DTLS)", tally.connect_times.lock().unwrap().summary());
+    println!("    keyframe     {}  (then the wait for a keyframe)", tally.keyframe_waits.lock().unwrap().summary());
     println!("  RTP packets    {received} of {expected} expected, loss {loss:.2} %");
     let cpu = |h: &Option<Health>| h.as_ref().and_then(|h| h.cpu_seconds);
     if let (Some(a), Some(b)) = (cpu(&all_up), cpu(&held)) {
