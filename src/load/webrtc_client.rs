@@ -16,7 +16,9 @@ use str0m::format::{Codec, FormatParams};
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
+use std::pin::Pin;
 use tokio::net::UdpSocket;
+use tokio::time::Sleep;
 
 /// A client's UDP socket on loopback, reading runs of datagrams where the kernel can.
 async fn bind() -> Result<(UdpSocket, SocketAddr), String> {
@@ -39,6 +41,10 @@ pub struct ClientPeer {
     udp: UdpSocket,
     local: SocketAddr,
     next_timeout: Instant,
+    /// The timer `next_event` waits on, kept between calls and moved only when its time
+    /// changes: a load viewer reads about a hundred runs a second, and a new timer for each
+    /// would be entered into and taken out of tokio's timer wheel every time.
+    timer: Pin<Box<Sleep>>,
     events: VecDeque<Event>,
     pending: Option<SdpPendingOffer>,
     pub audio: Option<Mid>,
@@ -97,6 +103,7 @@ impl ClientPeer {
             udp,
             local,
             next_timeout: now,
+            timer: Box::pin(tokio::time::sleep_until(now.into())),
             events: VecDeque::new(),
             pending: Some(pending),
             audio: audio_mid,
@@ -129,6 +136,7 @@ impl ClientPeer {
             udp,
             local,
             next_timeout: now,
+            timer: Box::pin(tokio::time::sleep_until(now.into())),
             events: VecDeque::new(),
             pending: None,
             audio,
@@ -171,7 +179,10 @@ impl ClientPeer {
             if Instant::now() >= deadline {
                 return Ok(None);
             }
-            let wake = self.next_timeout.min(deadline);
+            let wake = tokio::time::Instant::from(self.next_timeout.min(deadline));
+            if self.timer.deadline() != wake {
+                self.timer.as_mut().reset(wake);
+            }
             tokio::select! {
                 received = gro_receive::receive(&self.udp, &mut self.receive_buffer) => {
                     let run = received.map_err(|e| format!("udp: {e}"))?;
@@ -180,7 +191,7 @@ impl ClientPeer {
                     self.receive_buffer = buffer;
                     received?;
                 }
-                _ = tokio::time::sleep_until(wake.into()) => {
+                _ = &mut self.timer => {
                     self.rtc.handle_input(Input::Timeout(Instant::now())).map_err(|e| e.to_string())?;
                 }
             }
