@@ -18,10 +18,20 @@ pub fn scenario(name: &str) -> String {
 
 /// A free UDP port pair (even port and the one above) on loopback.
 pub fn free_udp_pair() -> u16 {
+    free_udp_ports(2)
+}
+
+/// An even UDP port on loopback that is free, with the `count - 1` ports above it.
+pub fn free_udp_ports(count: u16) -> u16 {
     loop {
-        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = socket.local_addr().unwrap().port();
-        if port.is_multiple_of(2) && port < 65534 && std::net::UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
+        let first = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if !port.is_multiple_of(2) || port > u16::MAX - count {
+            continue;
+        }
+        // All held at once, so that none of them is the first one found again.
+        let rest: Result<Vec<_>, _> = (1..count).map(|i| std::net::UdpSocket::bind(("127.0.0.1", port + i))).collect();
+        if rest.is_ok() {
             return port;
         }
     }
@@ -44,8 +54,15 @@ impl Sipp {
     /// Runs `scenario` (XML text) against `remote` (empty for a UAS). `extra` are more sipp
     /// arguments (`-s`, `-key`, `-rtp_echo` ...).
     pub fn start(scenario: &str, remote: Option<String>, extra: &[&str]) -> Sipp {
-        let sip_port = free_udp_pair();
-        let media_port = free_udp_pair();
+        // sipp takes an audio RTP and RTCP pair at `-mp` and a video pair right above it; its
+        // SIP port must be none of those four.
+        let media_port = free_udp_ports(4);
+        let sip_port = loop {
+            let port = free_udp_pair();
+            if port + 1 < media_port || port >= media_port + 4 {
+                break port;
+            }
+        };
         let dir = std::env::temp_dir().join(format!("ferrophone-sipp-{}-{sip_port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
