@@ -8,9 +8,9 @@ use ferrophone::load::simulated_loss::SimulatedLoss;
 use ferrophone::load::stream_client::{play, publish, MediaSession, StartError};
 use ferrophone::load::synthetic_media::{opus_frame, SyntheticVideo, VideoCodec};
 use ferrophone::load::webrtc_client::OpusChannels;
+use ferrophone_actors::webrtc::keyframe::is_keyframe;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use str0m::media::MediaKind;
 use str0m::Event;
 
 const QUIET: &[(&str, &str)] = &[("session.keep_alive.algorithm", "NONE")];
@@ -53,19 +53,13 @@ async fn receive_media(mut player: MediaSession, seconds: f64) -> (MediaSession,
     let (mut audio, mut video) = (Vec::new(), Vec::new());
     while let Some(event) = player.peer.next_event(deadline).await.unwrap() {
         if let Event::MediaData(data) = event {
-            let keyframe = match data.codec_extra {
-                str0m::format::CodecExtra::H264(e) => e.is_keyframe,
-                str0m::format::CodecExtra::Vp8(e) => e.is_keyframe,
-                _ => false,
-            };
             if Some(data.mid) == player.peer.video {
-                video.push((data.data.to_vec(), keyframe));
+                video.push((data.data.to_vec(), is_keyframe(&data.codec_extra)));
             } else {
                 audio.push(data.data.to_vec());
             }
         }
     }
-    let _ = MediaKind::Audio;
     (player, audio, video)
 }
 
@@ -151,13 +145,12 @@ async fn a_player_that_loses_video_packets_gets_them_again() {
     assert_contiguous_run("video", &sent_video, &video, 40);
 }
 
-/// Whether `player` gets an H.264 keyframe within `wait`.
+/// Whether `player` gets a video keyframe within `wait`.
 async fn gets_keyframe(player: &mut MediaSession, wait: Duration) -> bool {
     let deadline = Instant::now() + wait;
     while let Some(event) = player.peer.next_event(deadline).await.unwrap() {
         if let Event::MediaData(data) = event {
-            let keyframe = matches!(data.codec_extra, str0m::format::CodecExtra::H264(e) if e.is_keyframe);
-            if keyframe && Some(data.mid) == player.peer.video {
+            if is_keyframe(&data.codec_extra) && Some(data.mid) == player.peer.video {
                 return true;
             }
         }

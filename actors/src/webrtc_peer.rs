@@ -10,6 +10,7 @@ use crate::metrics::Metrics;
 use crate::panic_guard::guarded;
 use crate::rtp;
 use crate::stream::{KeyframeWanted, RequestKeyframe, Unsubscribe};
+use crate::webrtc::keyframe::is_keyframe;
 use crate::webrtc::peer_setup::{accept_call_answer, NegotiatedTrack, PeerSetup, SetupError};
 use actix::prelude::*;
 use std::net::SocketAddr;
@@ -278,11 +279,7 @@ impl WebRtcPeer {
         };
         let keyframe = match kind {
             MediaKind::Audio => true,
-            MediaKind::Video => match data.codec_extra {
-                str0m::format::CodecExtra::H264(extra) => extra.is_keyframe,
-                str0m::format::CodecExtra::Vp8(extra) => extra.is_keyframe,
-                _ => false,
-            },
+            MediaKind::Video => is_keyframe(&data.codec_extra),
         };
         let frame = MediaFrame {
             kind,

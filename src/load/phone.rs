@@ -7,6 +7,7 @@ use super::encoded_media::EncodedClip;
 use super::signalling::{ServerMessage, Signalling};
 use super::webrtc_client::{ClientPeer, OpusChannels, Role};
 use ferrophone_actors::sdp::{fmtp_value, SessionDescription};
+use ferrophone_actors::webrtc::keyframe::is_keyframe;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -206,12 +207,7 @@ fn run(
                         media_start = Some(Instant::now());
                     }
                     Some(Event::MediaData(data)) if Some(data.mid) == peer.video => {
-                        let keyframe = match data.codec_extra {
-                            str0m::format::CodecExtra::H264(extra) => extra.is_keyframe,
-                            str0m::format::CodecExtra::Vp8(extra) => extra.is_keyframe,
-                            _ => false,
-                        };
-                        report.received_video.push((data.data.to_vec(), keyframe));
+                        report.received_video.push((data.data.to_vec(), is_keyframe(&data.codec_extra)));
                     }
                     Some(Event::MediaData(data)) => {
                         if report.received.is_empty() {

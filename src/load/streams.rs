@@ -11,12 +11,12 @@ use super::stream_client::{play, MediaSession};
 use super::synthetic_media::VideoCodec;
 use super::webrtc_client::OpusChannels;
 use clap::Args;
+use ferrophone_actors::webrtc::keyframe::is_keyframe;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use str0m::format::CodecExtra;
 use str0m::Event;
 use tokio::sync::watch;
 
@@ -167,9 +167,7 @@ async fn viewer(url: String, stream: String, decrypt_all: bool, tally: Arc<Tally
             }
             event = session.peer.next_event(deadline) => match event {
                 Ok(Some(Event::MediaData(data))) if waiting && Some(data.mid) == video => {
-                    let keyframe = matches!(data.codec_extra, CodecExtra::H264(e) if e.is_keyframe)
-                        || matches!(data.codec_extra, CodecExtra::Vp8(e) if e.is_keyframe);
-                    if keyframe {
+                    if is_keyframe(&data.codec_extra) {
                         waiting = false;
                         tally.first_frame_times.lock().unwrap().record(begun.elapsed());
                         tally.keyframe_waits.lock().unwrap().record(begun.elapsed().saturating_sub(connected));

@@ -2,5 +2,6 @@
 //! its answer, and routing datagrams of the shared media port. Free of actix.
 
 pub mod codec_choice;
+pub mod keyframe;
 pub mod peer_setup;
 pub mod stun_username;
