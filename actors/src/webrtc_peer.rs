@@ -361,7 +361,8 @@ impl WebRtcPeer {
         let time = MediaTime::new(frame.time, clock);
         if let Side::Player { tracks, .. } = &mut self.side {
             let forwarded = &mut tracks[usize::from(frame.kind == MediaKind::Video)];
-            return forward_payloads(&mut self.rtc, track, forwarded, &frame, time);
+            forward_payloads(&mut self.rtc, track, forwarded, &frame, time);
+            return Ok(());
         }
         let Some(writer) = self.rtc.writer(mid) else { return Ok(()) };
         writer.write(pt, frame.received, time, frame.data).map_err(|e| e.to_string())
@@ -381,19 +382,19 @@ impl WebRtcPeer {
 
 /// A player's frame as RTP packets: the payloads the stream's first viewer cut (shared by all
 /// viewers, in their resend buffers too), behind this viewer's own headers. They leave on the
-/// timeout that stamps them, run here so that they go in this turn.
-fn forward_payloads(rtc: &mut Rtc, track: &NegotiatedTrack, forwarded: &mut ForwardedTrack, frame: &MediaFrame, time: MediaTime) -> Result<(), String> {
+/// timeout that stamps them, which `drain` gives at once.
+fn forward_payloads(rtc: &mut Rtc, track: &NegotiatedTrack, forwarded: &mut ForwardedTrack, frame: &MediaFrame, time: MediaTime) {
     let video = frame.kind == MediaKind::Video;
     let payloads =
         frame.rtp_payloads.get_or_cut(track.codec.name, || rtp::frame_payloads(track.codec.name, &frame.data, rtp::WEBRTC_MAX_PAYLOAD));
-    let Some(clock) = Frequency::new(track.codec.clock_rate) else { return Ok(()) };
+    let Some(clock) = Frequency::new(track.codec.clock_rate) else { return };
     let rtp_time = time.rebase(clock).numer() as u32;
     let mut direct = rtc.direct_api();
     let stream = match forwarded.ssrc {
         Some(ssrc) => direct.stream_tx(&ssrc),
         None => direct.stream_tx_by_mid(track.mid, None),
     };
-    let Some(stream) = stream else { return Ok(()) };
+    let Some(stream) = stream else { return };
     forwarded.ssrc = Some(stream.ssrc());
     let last = payloads.len().saturating_sub(1);
     for (i, payload) in payloads.iter().enumerate() {
@@ -402,7 +403,6 @@ fn forward_payloads(rtc: &mut Rtc, track: &NegotiatedTrack, forwarded: &mut Forw
         // Video answers NACKs from the resend buffer; audio is not worth resending (str0m's rule).
         stream.write_rtp(RtpWrite::new(track.pt, sequence, rtp_time, frame.received, payload.clone()).marker(video && i == last).nackable(video));
     }
-    rtc.handle_input(Input::Timeout(Instant::now())).map_err(|e| e.to_string())
 }
 
 impl Actor for WebRtcPeer {
