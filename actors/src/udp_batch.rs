@@ -6,7 +6,7 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::ops::Range;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 /// `UDP_SEGMENT` of linux/udp.h (the libc crate defines it for uClibc only).
 const UDP_SEGMENT: libc::c_int = 103;
@@ -19,16 +19,16 @@ const MAX_SEGMENTED_BYTES: usize = 60_000;
 
 /// Whether the kernel can cut messages sent on `socket` into datagrams.
 pub fn can_segment(socket: &UdpSocket) -> bool {
-    let off: libc::c_int = 0;
-    // SAFETY: a valid descriptor and an option value that outlives the call.
+    set_udp_option(socket.as_raw_fd(), UDP_SEGMENT, 0)
+}
+
+/// Sets the `SOL_UDP` option `option` of the socket `fd` to `value`; false where the kernel
+/// does not know it.
+pub fn set_udp_option(fd: RawFd, option: libc::c_int, value: libc::c_int) -> bool {
+    // SAFETY: an option value that outlives the call; a bad descriptor is only an error.
     unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_UDP,
-            UDP_SEGMENT,
-            (&off as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        ) == 0
+        libc::setsockopt(fd, libc::SOL_UDP, option, (&value as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t)
+            == 0
     }
 }
 

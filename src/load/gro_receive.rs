@@ -3,6 +3,7 @@
 //! the packets of a video frame for one viewer as one segmented message; a load viewer then
 //! wakes once per frame, and on loopback the kernel no longer cuts that message up for it.
 
+use ferrophone_actors::udp_batch;
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -18,17 +19,7 @@ pub const RUN_BUFFER_BYTES: usize = 65_536;
 /// Asks the kernel to join runs of datagrams on `socket`. False where it cannot: every read is
 /// then one datagram, which is still correct.
 pub fn enable_gro(socket: &UdpSocket) -> bool {
-    let on: libc::c_int = 1;
-    // SAFETY: a valid descriptor and an option value that outlives the call.
-    unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_UDP,
-            UDP_GRO,
-            (&on as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        ) == 0
-    }
+    udp_batch::set_udp_option(socket.as_raw_fd(), UDP_GRO, 1)
 }
 
 /// What one read returned: `len` bytes from `source`, datagrams of `segment` bytes each (the
@@ -113,7 +104,6 @@ fn socket_address(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrophone_actors::udp_batch;
 
     async fn receiver() -> UdpSocket {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
