@@ -52,6 +52,13 @@ impl RtpPayloadCache {
     }
 }
 
+impl RtpPayloadCache {
+    /// The payloads in `codec` once a viewer has cut them.
+    pub fn cut(&self, codec: CodecName) -> Option<&[Arc<[u8]>]> {
+        self.0.get().filter(|cut| cut.codec == codec).map(|cut| cut.payloads.as_slice())
+    }
+}
+
 /// The codecs of a published stream's tracks; a stream has at most one of each kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamTracks {

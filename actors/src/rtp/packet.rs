@@ -99,12 +99,19 @@ impl RtpHeader {
     pub fn write_packet(&self, payload: &[u8], out: &mut Vec<u8>) {
         out.clear();
         out.reserve(RTP_HEADER_LEN + payload.len());
-        out.push(RTP_VERSION << 6);
-        out.push(u8::from(self.marker) << 7 | (self.payload_type & 0x7f));
-        out.extend_from_slice(&self.sequence_number.to_be_bytes());
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
-        out.extend_from_slice(&self.ssrc.to_be_bytes());
+        out.extend_from_slice(&self.to_bytes());
         out.extend_from_slice(payload);
+    }
+
+    /// The header on the wire (no CSRCs, extension or padding).
+    pub fn to_bytes(&self) -> [u8; RTP_HEADER_LEN] {
+        let mut header = [0; RTP_HEADER_LEN];
+        header[0] = RTP_VERSION << 6;
+        header[1] = u8::from(self.marker) << 7 | (self.payload_type & 0x7f);
+        header[2..4].copy_from_slice(&self.sequence_number.to_be_bytes());
+        header[4..8].copy_from_slice(&self.timestamp.to_be_bytes());
+        header[8..].copy_from_slice(&self.ssrc.to_be_bytes());
+        header
     }
 }
 

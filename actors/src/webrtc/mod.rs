@@ -4,4 +4,7 @@
 pub mod codec_choice;
 pub mod keyframe;
 pub mod peer_setup;
+pub mod player_sender;
+pub mod srtp_keys;
+pub mod srtp_sender;
 pub mod stun_username;

@@ -1,0 +1,299 @@
+//! What a player sends, without str0m's per-packet path: each frame's RTP payloads (cut once per
+//! stream and shared by its viewers) behind this viewer's own 12-byte headers, protected with the
+//! SRTP keys its DTLS handshake agreed and put straight into datagrams for the media port. Video
+//! stays referenced for NACKs; sender reports give the browser its lip sync. str0m keeps ICE,
+//! DTLS and the RTCP that comes in (keyframe requests, NACKs, receiver reports).
+//!
+//! Retransmissions go out on the media SSRC with their first sequence number: a receiver takes
+//! them as late packets, and SRTP's replay check passes them because the first never arrived.
+
+use super::srtp_sender::{SrtpSender, MAX_OVERHEAD};
+use crate::media::{CodecName, MediaKind, RtpPayloadCache};
+use crate::rtp::{RtpHeader, SentCounts, RTP_HEADER_LEN};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How one track is sent, as negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackParams {
+    pub ssrc: u32,
+    pub pt: u8,
+    pub clock_rate: u32,
+    pub codec: CodecName,
+}
+
+pub struct PlayerSender {
+    srtp: SrtpSender,
+    destination: SocketAddr,
+    cname: String,
+    audio: Option<SentTrack>,
+    video: Option<SentTrack>,
+    /// Video frames still answerable to NACKs, oldest first, holding at most `resend_packets`
+    /// packets (and always the last frame).
+    resendable: VecDeque<SentFrame>,
+    resendable_packets: usize,
+    resend_packets: usize,
+}
+
+struct SentTrack {
+    params: TrackParams,
+    /// The SRTP index of the next packet: the rollover counter, then the sequence number.
+    next_index: u64,
+    counts: SentCounts,
+    /// The RTP time of the last frame sent and when the server received it, which map the
+    /// wallclock to media time in sender reports (as str0m maps them).
+    last_frame: Option<(u32, Instant)>,
+}
+
+struct SentFrame {
+    first_index: u64,
+    packets: u64,
+    rtp_time: u32,
+    payloads: RtpPayloadCache,
+}
+
+impl SentTrack {
+    fn new(params: TrackParams) -> Self {
+        // Below 2^15, so that the rollover counter starts at 0 whatever the receiver guesses.
+        SentTrack { params, next_index: rand::random_range(0..1 << 15), counts: SentCounts::default(), last_frame: None }
+    }
+
+    fn header(&self, index: u64, marker: bool, rtp_time: u32) -> [u8; RTP_HEADER_LEN] {
+        let p = &self.params;
+        RtpHeader { marker, payload_type: p.pt, sequence_number: index as u16, timestamp: rtp_time, ssrc: p.ssrc }.to_bytes()
+    }
+
+    /// The full index of a sequence number this track sent recently.
+    fn index_of(&self, sequence: u16) -> Option<u64> {
+        let candidate = (self.next_index & !0xffff) | u64::from(sequence);
+        if candidate < self.next_index {
+            Some(candidate)
+        } else {
+            candidate.checked_sub(1 << 16)
+        }
+    }
+}
+
+impl PlayerSender {
+    pub fn new(srtp: SrtpSender, destination: SocketAddr, cname: String, audio: Option<TrackParams>, video: Option<TrackParams>, resend_packets: usize) -> Self {
+        PlayerSender {
+            srtp,
+            destination,
+            cname,
+            audio: audio.map(SentTrack::new),
+            video: video.map(SentTrack::new),
+            resendable: VecDeque::new(),
+            resendable_packets: 0,
+            resend_packets,
+        }
+    }
+
+    /// Where the browser is now (the address ICE nominated).
+    pub fn set_destination(&mut self, destination: SocketAddr) {
+        self.destination = destination;
+    }
+
+    /// One frame as protected datagrams to `out`. `payloads` are `cache`'s (the frame's own).
+    pub fn send_frame(
+        &mut self,
+        kind: MediaKind,
+        rtp_time: u32,
+        received: Instant,
+        payloads: &[Arc<[u8]>],
+        cache: &RtpPayloadCache,
+        out: &mut Vec<(SocketAddr, Vec<u8>)>,
+    ) {
+        let video = kind == MediaKind::Video;
+        let Some(track) = (if video { self.video.as_mut() } else { self.audio.as_mut() }) else { return };
+        let first_index = track.next_index;
+        let last = payloads.len().saturating_sub(1);
+        for (i, payload) in payloads.iter().enumerate() {
+            let index = track.next_index;
+            track.next_index += 1;
+            let mut datagram = Vec::with_capacity(RTP_HEADER_LEN + payload.len() + MAX_OVERHEAD);
+            self.srtp.protect_rtp(&track.header(index, video && i == last, rtp_time), payload, index, &mut datagram);
+            out.push((self.destination, datagram));
+            track.counts.count(payload.len());
+        }
+        track.last_frame = Some((rtp_time, received));
+        // Audio is not worth resending: a resent packet comes too late to be played.
+        if video && !payloads.is_empty() {
+            self.keep_for_resending(SentFrame { first_index, packets: payloads.len() as u64, rtp_time, payloads: cache.clone() });
+        }
+    }
+
+    fn keep_for_resending(&mut self, frame: SentFrame) {
+        self.resendable_packets += frame.packets as usize;
+        self.resendable.push_back(frame);
+        while self.resendable_packets > self.resend_packets && self.resendable.len() > 1 {
+            let oldest = self.resendable.pop_front().expect("more than one frame");
+            self.resendable_packets -= oldest.packets as usize;
+        }
+    }
+
+    /// Sends again the video packets a NACK for `ssrc` names, those still kept. Returns how many.
+    pub fn resend(&mut self, ssrc: u32, lost: impl IntoIterator<Item = u16>, out: &mut Vec<(SocketAddr, Vec<u8>)>) -> usize {
+        let Some(track) = self.video.as_ref().filter(|t| t.params.ssrc == ssrc) else { return 0 };
+        let mut resent = 0;
+        for sequence in lost {
+            let Some(index) = track.index_of(sequence) else { continue };
+            let Some(frame) = self.resendable.iter().rev().find(|f| (f.first_index..f.first_index + f.packets).contains(&index)) else { continue };
+            let position = index - frame.first_index;
+            let Some(payload) = frame.payloads.cut(track.params.codec).and_then(|p| p.get(position as usize)) else { continue };
+            let header = track.header(index, position + 1 == frame.packets, frame.rtp_time);
+            let mut datagram = Vec::with_capacity(RTP_HEADER_LEN + payload.len() + MAX_OVERHEAD);
+            self.srtp.protect_rtp(&header, payload, index, &mut datagram);
+            out.push((self.destination, datagram));
+            resent += 1;
+        }
+        resent
+    }
+
+    /// A sender report (with the CNAME) for each track that has sent media, to `out`.
+    pub fn sender_reports(&mut self, now: Instant, out: &mut Vec<(SocketAddr, Vec<u8>)>) {
+        let mut plain = Vec::with_capacity(64);
+        for track in [&self.audio, &self.video].into_iter().flatten() {
+            let Some(last_frame) = track.last_frame else { continue };
+            track.counts.write_report(track.params.ssrc, media_time_at(last_frame, track.params.clock_rate, now), true, &self.cname, &mut plain);
+            out.push((self.destination, self.srtp.protect_rtcp(&plain)));
+        }
+    }
+}
+
+/// The sequence numbers a generic NACK entry names (RFC 4585 §6.2.1): `pid`, and `pid + i + 1`
+/// for each bit `i` set in `blp`.
+pub fn lost_sequences(pid: u16, blp: u16) -> impl Iterator<Item = u16> {
+    std::iter::once(pid).chain((0..16).filter(move |bit| blp & (1 << bit) != 0).map(move |bit| pid.wrapping_add(bit + 1)))
+}
+
+/// The RTP time at `now` on a clock that read `rtp_time` at `at`.
+fn media_time_at((rtp_time, at): (u32, Instant), clock_rate: u32, now: Instant) -> u32 {
+    let elapsed = now.saturating_duration_since(at);
+    rtp_time.wrapping_add((elapsed.as_secs_f64() * f64::from(clock_rate)) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webrtc::srtp_keys::{default_provider, SrtpKeys};
+    use std::time::Duration;
+    use str0m::crypto::dtls::SrtpProfile;
+
+    const TAG: usize = 16;
+
+    fn sender(resend_packets: usize) -> PlayerSender {
+        let keys = SrtpKeys { profile: SrtpProfile::AEAD_AES_128_GCM, material: (0..56).collect(), active: false };
+        let srtp = SrtpSender::new(default_provider(), &keys).unwrap();
+        let audio = TrackParams { ssrc: 0x1111, pt: 111, clock_rate: 48_000, codec: CodecName::Opus };
+        let video = TrackParams { ssrc: 0x2222, pt: 102, clock_rate: 90_000, codec: CodecName::H264 };
+        PlayerSender::new(srtp, "127.0.0.1:5000".parse().unwrap(), "cname".into(), Some(audio), Some(video), resend_packets)
+    }
+
+    /// A video frame of `count` payloads, cut into its cache as a viewer would.
+    fn video_frame(count: usize, fill: u8) -> RtpPayloadCache {
+        let cache = RtpPayloadCache::default();
+        cache.get_or_cut(CodecName::H264, || (0..count).map(|i| Arc::from(vec![fill.wrapping_add(i as u8); 100])).collect());
+        cache
+    }
+
+    fn send_video(sender: &mut PlayerSender, cache: &RtpPayloadCache, rtp_time: u32, out: &mut Vec<(SocketAddr, Vec<u8>)>) {
+        let payloads = cache.cut(CodecName::H264).unwrap().to_vec();
+        sender.send_frame(MediaKind::Video, rtp_time, Instant::now(), &payloads, cache, out);
+    }
+
+    fn header(datagram: &[u8]) -> RtpHeader {
+        crate::rtp::RtpPacket::parse(datagram).unwrap().header
+    }
+
+    #[test]
+    fn a_frame_leaves_as_consecutive_encrypted_packets_marked_at_its_end() {
+        let mut sender = sender(64);
+        let mut out = Vec::new();
+        send_video(&mut sender, &video_frame(3, 7), 9000, &mut out);
+        send_video(&mut sender, &video_frame(2, 50), 12000, &mut out);
+        assert_eq!(out.len(), 5);
+        let headers: Vec<RtpHeader> = out.iter().map(|(_, d)| header(d)).collect();
+        let first = headers[0].sequence_number;
+        for (i, h) in headers.iter().enumerate() {
+            assert_eq!((h.ssrc, h.payload_type, h.sequence_number), (0x2222, 102, first.wrapping_add(i as u16)));
+        }
+        assert_eq!(headers.iter().map(|h| h.marker).collect::<Vec<_>>(), [false, false, true, false, true]);
+        assert_eq!(headers.iter().map(|h| h.timestamp).collect::<Vec<_>>(), [9000, 9000, 9000, 12000, 12000]);
+        for (to, datagram) in &out {
+            assert_eq!(*to, "127.0.0.1:5000".parse().unwrap());
+            assert_eq!(datagram.len(), RTP_HEADER_LEN + 100 + TAG);
+            assert!(!datagram[RTP_HEADER_LEN..].windows(4).any(|w| w.iter().all(|&b| b == w[0])), "the payload is not sent in the clear");
+        }
+        sender.send_frame(MediaKind::Audio, 960, Instant::now(), &[Arc::from(vec![1u8; 80])], &RtpPayloadCache::default(), &mut out);
+        let audio = header(&out[5].1);
+        assert_eq!((audio.ssrc, audio.payload_type, audio.marker), (0x1111, 111, false));
+    }
+
+    #[test]
+    fn a_nacked_packet_goes_again_byte_for_byte_while_kept() {
+        let mut sender = sender(4);
+        let mut out = Vec::new();
+        send_video(&mut sender, &video_frame(3, 7), 9000, &mut out);
+        send_video(&mut sender, &video_frame(2, 50), 12000, &mut out);
+        let sequence = |i: usize| header(&out[i].1).sequence_number;
+        let mut again = Vec::new();
+        assert_eq!(sender.resend(0x2222, [sequence(3), sequence(4)], &mut again), 2);
+        assert_eq!(again, out[3..5], "the same packets, with the same index and so the same bytes");
+        assert_eq!(sender.resend(0x2222, [sequence(0)], &mut again), 0, "the first frame no longer fits the 4 packets kept");
+        assert_eq!(sender.resend(0x1111, [sequence(3)], &mut again), 0, "audio is not resent");
+        assert_eq!(sender.resend(0x2222, [sequence(4).wrapping_add(1)], &mut again), 0, "a packet not sent yet");
+    }
+
+    #[test]
+    fn sequence_numbers_carry_on_across_the_wrap_and_nacks_find_them() {
+        let mut sender = sender(64);
+        sender.video.as_mut().unwrap().next_index = 0xfffe;
+        let mut out = Vec::new();
+        send_video(&mut sender, &video_frame(4, 1), 0, &mut out);
+        let sequences: Vec<u16> = out.iter().map(|(_, d)| header(d).sequence_number).collect();
+        assert_eq!(sequences, [0xfffe, 0xffff, 0, 1]);
+        let mut again = Vec::new();
+        assert_eq!(sender.resend(0x2222, [0xffff, 1], &mut again), 2);
+        assert_eq!(again, [out[1].clone(), out[3].clone()]);
+    }
+
+    #[test]
+    fn a_nack_entry_names_its_packet_and_those_of_its_bitmask() {
+        assert_eq!(lost_sequences(100, 0).collect::<Vec<_>>(), [100]);
+        assert_eq!(lost_sequences(100, 0b1000_0000_0000_0101).collect::<Vec<_>>(), [100, 101, 103, 116]);
+        assert_eq!(lost_sequences(0xffff, 1).collect::<Vec<_>>(), [0xffff, 0]);
+    }
+
+    #[test]
+    fn media_time_runs_on_from_the_last_frame_and_wraps() {
+        let at = Instant::now();
+        assert_eq!(media_time_at((48_000, at), 48_000, at + Duration::from_millis(500)), 72_000);
+        assert_eq!(media_time_at((u32::MAX - 899, at), 90_000, at + Duration::from_millis(20)), 900);
+        assert_eq!(media_time_at((3000, at + Duration::from_secs(1)), 90_000, at), 3000, "never before the frame");
+    }
+
+    #[test]
+    fn sender_reports_go_for_each_track_that_sent() {
+        let mut sender = sender(64);
+        let mut out = Vec::new();
+        sender.sender_reports(Instant::now(), &mut out);
+        assert!(out.is_empty(), "no report before any media");
+        let received = Instant::now();
+        sender.send_frame(MediaKind::Audio, 48_000, received, &[Arc::from(vec![1u8; 80])], &RtpPayloadCache::default(), &mut out);
+        out.clear();
+        sender.sender_reports(received + Duration::from_millis(500), &mut out);
+        assert_eq!(out.len(), 1, "only audio has sent");
+        let report = &out[0].1;
+        // The header and sender SSRC stay clear; the rest is sealed, then the index word.
+        assert_eq!((report[0] >> 6, report[1]), (2, 200));
+        assert_eq!(u32::from_be_bytes(report[4..8].try_into().unwrap()), 0x1111);
+        assert_eq!(&report[report.len() - 4..], &[0x80, 0, 0, 0], "encrypted, SRTCP index 0");
+        let mut expected = Vec::new();
+        let mut counts = SentCounts::default();
+        counts.count(80);
+        counts.write_report(0x1111, 48_000 + 24_000, true, "cname", &mut expected);
+        assert_eq!(report.len(), expected.len() + TAG + 4);
+    }
+}
