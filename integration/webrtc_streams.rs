@@ -127,7 +127,7 @@ async fn vp8_frames_reach_every_player_unchanged() {
 }
 
 /// A player behind a lossy network: each video packet it misses is sent again from the
-/// server's resend buffer (NACK, RTX), so every frame still arrives whole.
+/// server's resend buffer when its NACK comes, so every frame still arrives whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_player_that_loses_video_packets_gets_them_again() {
     let server = Server::start_with(QUIET);
@@ -143,6 +143,8 @@ async fn a_player_that_loses_video_packets_gets_them_again() {
     assert!(lost >= 10, "the network lost {lost} video packets");
     let video: Vec<Vec<u8>> = video.into_iter().map(|(f, _)| f).collect();
     assert_contiguous_run("video", &sent_video, &video, 40);
+    let resent = server.metric("ferrophone_media_packets_resent_total").unwrap();
+    assert!(resent >= 10.0, "the server resent {resent} packets for {lost} lost");
 }
 
 /// Whether `player` gets a video keyframe within `wait`.

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub media_datagrams_out: Counter,
     /// Media datagrams dropped, by reason (unknown_source, unverified_source, send_failed, ...).
     pub media_datagrams_dropped: Family<KindLabels, Counter>,
+    /// Video packets players sent again because a viewer's NACK named them.
+    pub media_resent: Counter,
     pub process_resident_memory_bytes: Gauge,
     pub stream_frames_in: Family<StreamLabels, Counter>,
     pub stream_bytes_in: Family<StreamLabels, Counter>,
@@ -77,6 +79,7 @@ impl Metrics {
             media_datagrams_in: Counter::default(),
             media_datagrams_out: Counter::default(),
             media_datagrams_dropped: Family::default(),
+            media_resent: Counter::default(),
             process_resident_memory_bytes: Gauge::default(),
             stream_frames_in: Family::default(),
             stream_bytes_in: Family::default(),
@@ -110,6 +113,7 @@ impl Metrics {
             "Media datagrams dropped, by reason",
             m.media_datagrams_dropped.clone(),
         );
+        registry.register("media_packets_resent", "Video packets players sent again for NACKs", m.media_resent.clone());
         registry.register("stream_frames_received", "Frames from each stream's publisher", m.stream_frames_in.clone());
         registry.register("stream_bytes_received", "Media bytes from each stream's publisher", m.stream_bytes_in.clone());
         registry.register("stream_frames_sent", "Frames handed to each stream's subscribers", m.stream_frames_out.clone());

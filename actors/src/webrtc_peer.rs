@@ -11,16 +11,20 @@ use crate::panic_guard::guarded;
 use crate::rtp;
 use crate::stream::{KeyframeWanted, RequestKeyframe, Unsubscribe};
 use crate::webrtc::keyframe::is_keyframe;
-use crate::webrtc::peer_setup::{accept_call_answer, NegotiatedTrack, PeerSetup, SetupError};
+use crate::webrtc::peer_setup::{accept_call_answer, NegotiatedTrack, OwnSending, PeerSetup, SetupError};
+use crate::webrtc::player_sender::{lost_sequences, PlayerSender, TrackParams};
+use crate::webrtc::srtp_keys::default_provider;
+use crate::webrtc::srtp_sender::SrtpSender;
 use actix::prelude::*;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime};
-use str0m::net::{Protocol, Receive};
-use str0m::rtp::{RtpWrite, SeqNo, Ssrc};
 use str0m::change::SdpPendingOffer;
+use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::rtcp::Rtcp;
+use str0m::rtp::RawPacket;
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 use tracing::Span;
@@ -84,26 +88,25 @@ pub enum Role {
 
 enum Side {
     Publisher { frames: mpsc::Sender<MediaFrame>, keyframe_requests: KeyframeRequests },
-    /// `tracks`: how its audio and its video are sent.
-    Player { subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe>, waiting_keyframe: bool, tracks: [ForwardedTrack; 2] },
+    /// `sender`: what sends its media, made when DTLS has agreed the keys; `remote`: where
+    /// str0m sends DTLS and RTCP, the address ICE nominated.
+    Player {
+        subscription: u64,
+        stream: Recipient<KeyframeWanted>,
+        unsubscribe: Recipient<Unsubscribe>,
+        waiting_keyframe: bool,
+        own_sending: OwnSending,
+        sender: Option<Box<PlayerSender>>,
+        remote: Option<SocketAddr>,
+    },
     /// `picture_started`: a keyframe of the call's video went to the browser, so the rest decodes;
     /// until then the call is asked for one, at most every [`KEYFRAME_WANTED_INTERVAL`].
     Call { to_call: mpsc::Sender<MediaFrame>, pending: Option<SdpPendingOffer>, picture_started: bool, last_keyframe_wanted: Option<Instant> },
 }
 
-/// A player's track in str0m's RTP mode, which leaves sequence numbers to us.
-struct ForwardedTrack {
-    next_sequence: u64,
-    /// Of its send stream, once found by its mid (a search of every stream).
-    ssrc: Option<Ssrc>,
-}
-
-impl ForwardedTrack {
-    fn new() -> Self {
-        // Below 2^15 so that the SRTP rollover counter starts at 0, as the browser expects.
-        ForwardedTrack { next_sequence: rand::random_range(0..1 << 15), ssrc: None }
-    }
-}
+/// How often a player reports what it sent: the first report of each track lets the browser
+/// line audio up with video, the later ones follow the drift of the publisher's clocks.
+const SENDER_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The shortest time between two keyframe requests to a publishing browser.
 const PUBLISHER_KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
@@ -149,8 +152,9 @@ impl WebRtcPeer {
         let (side, pending_frames) = match role {
             Role::Publisher { frames } => (Side::Publisher { frames, keyframe_requests: KeyframeRequests::new(PUBLISHER_KEYFRAME_REQUEST_INTERVAL) }, None),
             Role::Player { frames, subscription, stream, unsubscribe } => {
-                let tracks = [ForwardedTrack::new(), ForwardedTrack::new()];
-                (Side::Player { subscription, stream, unsubscribe, waiting_keyframe: setup.video.is_some(), tracks }, Some(frames))
+                let own_sending = setup.own_sending.clone().unwrap_or_default();
+                let waiting_keyframe = setup.video.is_some();
+                (Side::Player { subscription, stream, unsubscribe, waiting_keyframe, own_sending, sender: None, remote: None }, Some(frames))
             }
             Role::Call { to_call, from_call, pending } => {
                 (Side::Call { to_call, pending, picture_started: false, last_keyframe_wanted: None }, Some(from_call))
@@ -211,7 +215,10 @@ impl WebRtcPeer {
                 return Ok(());
             }
             match self.rtc.poll_output().map_err(|e| e.to_string())? {
-                Output::Transmit(t) => self.outbox.push((t.destination, t.contents.into())),
+                Output::Transmit(t) => {
+                    self.note_destination(t.destination, &t.contents);
+                    self.outbox.push((t.destination, t.contents.into()));
+                }
                 Output::Timeout(at) => {
                     let now = Instant::now();
                     if at <= now && immediate_timeouts < MAX_IMMEDIATE_TIMEOUTS {
@@ -245,6 +252,14 @@ impl WebRtcPeer {
     fn on_event(&mut self, event: Event, ctx: &mut Context<Self>) {
         match event {
             Event::Connected => {
+                if let Err(why) = self.start_sending() {
+                    tracing::error!(parent: &self.span, %why, "player cannot send");
+                    self.end(PeerEnd::Internal(why), ctx);
+                    return;
+                }
+                if matches!(self.side, Side::Player { .. }) {
+                    ctx.run_interval(SENDER_REPORT_INTERVAL, |act, _| act.send_reports());
+                }
                 self.connected = true;
                 tracing::info!(parent: &self.span, "connected (ICE + DTLS)");
                 let _ = self.owner.try_send(PeerEvent { media_session_id: self.media_session_id.clone(), kind: PeerEventKind::Connected });
@@ -257,6 +272,13 @@ impl WebRtcPeer {
             Event::KeyframeRequest(_) => {
                 if let Side::Player { stream, .. } = &self.side {
                     let _ = stream.try_send(KeyframeWanted);
+                }
+            }
+            Event::RawPacket(raw) => {
+                if let (RawPacket::RtcpRx(Rtcp::Nack(nack)), Side::Player { sender: Some(sender), .. }) = (&*raw, &mut self.side) {
+                    let lost = nack.reports.iter().flat_map(|entry| lost_sequences(entry.pid, entry.blp));
+                    let resent = sender.resend(*nack.ssrc, lost, &mut self.outbox);
+                    self.metrics.media_resent.inc_by(resent as u64);
                 }
             }
             _ => {}
@@ -359,13 +381,57 @@ impl WebRtcPeer {
         let (mid, pt) = (track.mid, track.pt);
         let Some(clock) = Frequency::new(frame.clock_rate) else { return Ok(()) };
         let time = MediaTime::new(frame.time, clock);
-        if let Side::Player { tracks, .. } = &mut self.side {
-            let forwarded = &mut tracks[usize::from(frame.kind == MediaKind::Video)];
-            forward_payloads(&mut self.rtc, track, forwarded, &frame, time);
+        if let Side::Player { sender: Some(sender), .. } = &mut self.side {
+            let payloads = frame
+                .rtp_payloads
+                .get_or_cut(track.codec.name, || rtp::frame_payloads(track.codec.name, &frame.data, rtp::WEBRTC_MAX_PAYLOAD));
+            let Some(track_clock) = Frequency::new(track.codec.clock_rate) else { return Ok(()) };
+            let rtp_time = time.rebase(track_clock).numer() as u32;
+            sender.send_frame(frame.kind, rtp_time, frame.received, &payloads, &frame.rtp_payloads, &mut self.outbox);
             return Ok(());
         }
         let Some(writer) = self.rtc.writer(mid) else { return Ok(()) };
         writer.write(pt, frame.received, time, frame.data).map_err(|e| e.to_string())
+    }
+
+    /// A player sends its media where str0m sends DTLS and RTCP: the address ICE nominated
+    /// (STUN answers go to every address that checks, so they do not count).
+    fn note_destination(&mut self, destination: SocketAddr, contents: &[u8]) {
+        let Side::Player { remote, sender, .. } = &mut self.side else { return };
+        let stun = contents.first().is_some_and(|&first| first < 4);
+        if stun || *remote == Some(destination) {
+            return;
+        }
+        *remote = Some(destination);
+        if let Some(sender) = sender {
+            sender.set_destination(destination);
+        }
+    }
+
+    /// A player, once connected: its sender from the keys DTLS agreed and the SSRCs str0m
+    /// announced in the answer.
+    fn start_sending(&mut self) -> Result<(), String> {
+        let Side::Player { own_sending, sender, remote, .. } = &mut self.side else { return Ok(()) };
+        let keys = own_sending.keys.get().ok_or("DTLS reported no SRTP keys")?;
+        let srtp = SrtpSender::new(default_provider(), keys).ok_or_else(|| format!("unknown SRTP profile {:?}", keys.profile))?;
+        let destination = remote.ok_or("no address for media")?;
+        let mut params = |track: &Option<NegotiatedTrack>| -> Result<Option<TrackParams>, String> {
+            let Some(track) = track else { return Ok(None) };
+            let ssrc = send_ssrc(&mut self.rtc, track.mid).ok_or_else(|| format!("no send stream for mid {}", track.mid))?;
+            Ok(Some(TrackParams { ssrc, pt: *track.pt, clock_rate: track.codec.clock_rate, codec: track.codec.name }))
+        };
+        let (audio, video) = (params(&self.audio)?, params(&self.video)?);
+        let span = &self.span;
+        tracing::debug!(parent: span, profile = ?keys.profile, %destination, "player protects its own media");
+        *sender = Some(Box::new(PlayerSender::new(srtp, destination, self.media_session_id.clone(), audio, video, own_sending.resend_packets)));
+        Ok(())
+    }
+
+    fn send_reports(&mut self) {
+        if let Side::Player { sender: Some(sender), .. } = &mut self.side {
+            sender.sender_reports(Instant::now(), &mut self.outbox);
+            media_outbox::send_soon(&self.socket, &mut self.outbox);
+        }
     }
 
     /// Ends the peer and tells its session why.
@@ -380,29 +446,9 @@ impl WebRtcPeer {
     }
 }
 
-/// A player's frame as RTP packets: the payloads the stream's first viewer cut (shared by all
-/// viewers, in their resend buffers too), behind this viewer's own headers. They leave on the
-/// timeout that stamps them, which `drain` gives at once.
-fn forward_payloads(rtc: &mut Rtc, track: &NegotiatedTrack, forwarded: &mut ForwardedTrack, frame: &MediaFrame, time: MediaTime) {
-    let video = frame.kind == MediaKind::Video;
-    let payloads =
-        frame.rtp_payloads.get_or_cut(track.codec.name, || rtp::frame_payloads(track.codec.name, &frame.data, rtp::WEBRTC_MAX_PAYLOAD));
-    let Some(clock) = Frequency::new(track.codec.clock_rate) else { return };
-    let rtp_time = time.rebase(clock).numer() as u32;
-    let mut direct = rtc.direct_api();
-    let stream = match forwarded.ssrc {
-        Some(ssrc) => direct.stream_tx(&ssrc),
-        None => direct.stream_tx_by_mid(track.mid, None),
-    };
-    let Some(stream) = stream else { return };
-    forwarded.ssrc = Some(stream.ssrc());
-    let last = payloads.len().saturating_sub(1);
-    for (i, payload) in payloads.iter().enumerate() {
-        let sequence = SeqNo::from(forwarded.next_sequence);
-        forwarded.next_sequence += 1;
-        // Video answers NACKs from the resend buffer; audio is not worth resending (str0m's rule).
-        stream.write_rtp(RtpWrite::new(track.pt, sequence, rtp_time, frame.received, payload.clone()).marker(video && i == last).nackable(video));
-    }
+/// The SSRC str0m gave the stream it sends for `mid` (in the answer's `a=ssrc` lines).
+fn send_ssrc(rtc: &mut Rtc, mid: Mid) -> Option<u32> {
+    rtc.direct_api().stream_tx_by_mid(mid, None).map(|stream| *stream.ssrc())
 }
 
 impl Actor for WebRtcPeer {
@@ -440,6 +486,14 @@ fn futures_lite_stream(frames: mpsc::Receiver<MediaFrame>) -> impl futures_core:
 
 impl StreamHandler<MediaFrame> for WebRtcPeer {
     fn handle(&mut self, frame: MediaFrame, ctx: &mut Context<Self>) {
+        if matches!(self.side, Side::Player { .. }) {
+            // A player's frames never touch its `Rtc`: nothing of str0m's to run after them.
+            if !self.ended {
+                let _ = self.write_frame(frame);
+                media_outbox::send_soon(&self.socket, &mut self.outbox);
+            }
+            return;
+        }
         self.drive(ctx, |act| act.write_frame(frame));
     }
 

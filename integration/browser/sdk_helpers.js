@@ -62,5 +62,15 @@ window.fpTest = (function () {
     }));
   }
 
-  return { connect, publish, play, inbound, statuses, events };
+  // The sender reports the browser took from the server (remote-outbound-rtp), per kind: what
+  // it synchronises audio and video with.
+  function senderReports(stream) {
+    return new Promise((resolve) => stream.getStats((stats) => {
+      const reports = { audio: 0, video: 0 };
+      for (const r of stats['remote-outbound-rtp'] || []) if (r.kind in reports && r.packetsSent > 0) reports[r.kind] = r.reportsSent;
+      resolve(reports);
+    }, true));
+  }
+
+  return { connect, publish, play, inbound, senderReports, statuses, events };
 })();

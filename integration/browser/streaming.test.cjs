@@ -31,6 +31,8 @@ async function assertPlaying(page, streamId, expectedCodec) {
   assert.ok(later.s.videoPackets > first.s.videoPackets, `video packets ${first.s.videoPackets} -> ${later.s.videoPackets}`);
   assert.ok(later.s.audioPackets > first.s.audioPackets, `audio packets ${first.s.audioPackets} -> ${later.s.audioPackets}`);
   assert.match(String(later.s.videoCodec), new RegExp(expectedCodec, 'i'));
+  const reports = await page.evaluate((id) => fpTest.senderReports(window.streams[id]), streamId);
+  assert.ok(reports.audio >= 1 && reports.video >= 1, `sender reports taken for lip sync: ${JSON.stringify(reports)}`);
 }
 
 test('WebRTC streaming through the official WebSDK', async (t) => {

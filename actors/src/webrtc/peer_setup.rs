@@ -3,11 +3,12 @@
 //! port, DTLS passive, and the answer SDP the WebSDK gets in `setRemoteSDP`.
 
 use super::codec_choice::{choose_call_codecs, choose_play_codecs, choose_publish_codecs, ChosenCodecs, OfferedCodec};
+use super::srtp_keys::{build_reporting_keys, KeysSlot};
 use crate::media::{CodecName, StreamTracks, TrackCodec};
 use crate::sdp::{unify_msid, SessionDescription};
 use rand::distr::{Alphanumeric, SampleString};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::DtlsCert;
 use str0m::format::FormatParams;
@@ -64,7 +65,22 @@ pub struct PeerSetup {
     pub ice_ufrag: String,
     pub audio: Option<NegotiatedTrack>,
     pub video: Option<NegotiatedTrack>,
+    /// A player's means to send its media itself (`player_sender`); `None` for other peers.
+    pub own_sending: Option<OwnSending>,
 }
+
+/// What a player needs to protect and resend the packets it sends without str0m.
+#[derive(Debug, Clone, Default)]
+pub struct OwnSending {
+    /// Filled with the SRTP keys when the DTLS handshake is done.
+    pub keys: KeysSlot,
+    /// Video packets kept for NACKs.
+    pub resend_packets: usize,
+}
+
+/// str0m's sender reports for a stream it sends nothing on would carry no media time: a player
+/// sends its own, so str0m's are put off for good.
+const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl PeerSetup {
     pub fn tracks(&self) -> StreamTracks {
@@ -142,7 +158,7 @@ pub fn setup_call_offer(params: &SetupParams, video: Option<CodecName>) -> Resul
         let codec = TrackCodec { name, clock_rate: 90_000, channels: None, fmtp: fmtp.into() };
         OfferedCodec { mid: String::new(), pt, rtx: None, codec }
     });
-    let (mut rtc, ice_ufrag) = new_rtc(params, &ChosenCodecs { audio: Some(audio.clone()), video: video.clone() }, PeerKind::SendsFrames)?;
+    let (mut rtc, ice_ufrag, _) = new_rtc(params, &ChosenCodecs { audio: Some(audio.clone()), video: video.clone() }, PeerKind::SendsFrames)?;
     let mut change = rtc.sdp_api();
     let stream_id = Some(params.stream_id.to_owned());
     let audio_mid = change.add_media(str0m::media::MediaKind::Audio, Direction::SendRecv, stream_id.clone(), None, None);
@@ -150,7 +166,7 @@ pub fn setup_call_offer(params: &SetupParams, video: Option<CodecName>) -> Resul
     let (offer, pending) = change.apply().ok_or_else(|| SetupError::Rejected("nothing to offer".into()))?;
     let audio = NegotiatedTrack { mid: audio_mid, pt: Pt::from(CALL_OPUS_PT), codec: audio.codec };
     let video = video.zip(video_mid).map(|(video, mid)| NegotiatedTrack { mid, pt: Pt::from(CALL_H264_PT), codec: video.codec });
-    let setup = PeerSetup { rtc, answer: offer.to_sdp_string(), ice_ufrag, audio: Some(audio), video };
+    let setup = PeerSetup { rtc, answer: offer.to_sdp_string(), ice_ufrag, audio: Some(audio), video, own_sending: None };
     Ok(CallOffer { setup, pending })
 }
 
@@ -167,13 +183,13 @@ enum PeerKind {
     Receives,
     /// Sends whole frames, which str0m cuts into packets, and receives: a call's browser side.
     SendsFrames,
-    /// Sends a stream's frames already cut into RTP payloads shared by all its viewers
-    /// (str0m's RTP mode): a player.
+    /// Sends a stream's frames already cut into RTP payloads shared by all its viewers, and
+    /// protects them itself (`player_sender`); str0m runs ICE, DTLS and incoming RTCP: a player.
     ForwardsPayloads,
 }
 
 /// An ICE-lite, DTLS-passive `Rtc` with exactly the chosen codecs and our host candidate.
-fn new_rtc(params: &SetupParams, chosen: &ChosenCodecs, kind: PeerKind) -> Result<(Rtc, String), SetupError> {
+fn new_rtc(params: &SetupParams, chosen: &ChosenCodecs, kind: PeerKind) -> Result<(Rtc, String, Option<OwnSending>), SetupError> {
     let mut rng = rand::rng();
     let ice_ufrag = Alphanumeric.sample_string(&mut rng, 16);
     let mut config = Rtc::builder()
@@ -198,17 +214,30 @@ fn new_rtc(params: &SetupParams, chosen: &ChosenCodecs, kind: PeerKind) -> Resul
             .set_extension(4, Extension::RtpMid)
             .set_extension(13, Extension::VideoOrientation);
     }
-    let mut rtc = config.build(params.now);
+    let (mut rtc, own_sending) = if kind == PeerKind::ForwardsPayloads {
+        // str0m sends nothing of its own but keeps one packet per track (its minimum); the
+        // player keeps its resend buffer itself and needs the NACKs, which raw packets show.
+        config = config
+            .set_send_buffer_video(1)
+            .set_send_buffer_audio(1)
+            .set_rtcp_report_interval_audio(NEVER)
+            .set_rtcp_report_interval_video(NEVER)
+            .enable_raw_packets(true);
+        let (rtc, keys) = build_reporting_keys(config, params.now);
+        (rtc, Some(OwnSending { keys, resend_packets: params.resend_buffers.video }))
+    } else {
+        (config.build(params.now), None)
+    };
     let candidate = Candidate::host(params.candidate, "udp").map_err(|e| SetupError::Rejected(format!("candidate: {e}")))?;
     rtc.add_local_candidate(candidate);
-    Ok((rtc, ice_ufrag))
+    Ok((rtc, ice_ufrag, own_sending))
 }
 
 fn build(params: &SetupParams, chosen: ChosenCodecs, kind: PeerKind) -> Result<PeerSetup, SetupError> {
     if chosen.is_empty() {
         return Err(SetupError::NoCommonCodecs);
     }
-    let (mut rtc, ice_ufrag) = new_rtc(params, &chosen, kind)?;
+    let (mut rtc, ice_ufrag, own_sending) = new_rtc(params, &chosen, kind)?;
     let offer = SdpOffer::from_sdp_string(params.offer).map_err(|e| SetupError::BadSdp(e.to_string()))?;
     let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SetupError::Rejected(e.to_string()))?;
     let mut answer = answer.to_sdp_string();
@@ -218,7 +247,7 @@ fn build(params: &SetupParams, chosen: ChosenCodecs, kind: PeerKind) -> Result<P
     let negotiated = |offered: &Option<OfferedCodec>| {
         offered.as_ref().map(|o| NegotiatedTrack { mid: Mid::from(o.mid.as_str()), pt: Pt::from(o.pt), codec: o.codec.clone() })
     };
-    Ok(PeerSetup { rtc, answer, ice_ufrag, audio: negotiated(&chosen.audio), video: negotiated(&chosen.video) })
+    Ok(PeerSetup { rtc, answer, ice_ufrag, audio: negotiated(&chosen.audio), video: negotiated(&chosen.video), own_sending })
 }
 
 fn add_codec(config: &mut str0m::RtcConfig, offered: &OfferedCodec) -> Result<(), SetupError> {
