@@ -216,7 +216,10 @@ impl WebRtcPeer {
             }
             match self.rtc.poll_output().map_err(|e| e.to_string())? {
                 Output::Transmit(t) => {
-                    self.note_destination(t.destination, &t.contents);
+                    if !self.admit_str0m_transmit(t.destination, &t.contents) {
+                        self.metrics.media_dropped("player_rtcp_from_str0m");
+                        continue;
+                    }
                     self.outbox.push((t.destination, t.contents.into()));
                 }
                 Output::Timeout(at) => {
@@ -394,18 +397,25 @@ impl WebRtcPeer {
         writer.write(pt, frame.received, time, frame.data).map_err(|e| e.to_string())
     }
 
-    /// A player sends its media where str0m sends DTLS and RTCP: the address ICE nominated
-    /// (STUN answers go to every address that checks, so they do not count).
-    fn note_destination(&mut self, destination: SocketAddr, contents: &[u8]) {
-        let Side::Player { remote, sender, .. } = &mut self.side else { return };
-        let stun = contents.first().is_some_and(|&first| first < 4);
-        if stun || *remote == Some(destination) {
-            return;
+    /// A player sends its media where str0m sends DTLS: the address ICE nominated (STUN answers
+    /// go to every address that checks, so they do not count). Whether str0m's datagram may go:
+    /// never SRTP or SRTCP of a player's str0m, whose counters know nothing of the player's
+    /// packets under the same keys (an SRTCP index used twice would undo AES-GCM). str0m sends
+    /// none as configured; this keeps it so.
+    fn admit_str0m_transmit(&mut self, destination: SocketAddr, contents: &[u8]) -> bool {
+        let Side::Player { remote, sender, .. } = &mut self.side else { return true };
+        let Some(&first) = contents.first() else { return true };
+        if (128..192).contains(&first) {
+            return false;
         }
-        *remote = Some(destination);
-        if let Some(sender) = sender {
-            sender.set_destination(destination);
+        let stun = first < 4;
+        if !stun && *remote != Some(destination) {
+            *remote = Some(destination);
+            if let Some(sender) = sender {
+                sender.set_destination(destination);
+            }
         }
+        true
     }
 
     /// A player, once connected: its sender from the keys DTLS agreed and the SSRCs str0m
