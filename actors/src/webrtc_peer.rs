@@ -130,6 +130,11 @@ pub struct WebRtcPeer {
     metrics: Metrics,
     span: Span,
     wake: Option<(Instant, SpawnHandle)>,
+    /// Ends the peer if ICE and DTLS are not up in time; cancelled when they are, so that no
+    /// timer is left for the actor to look at on every frame.
+    connect_deadline: Option<SpawnHandle>,
+    /// A player's next sender reports, due on the same timer as str0m's timeouts.
+    next_reports: Option<Instant>,
     connected: bool,
     ended: bool,
     /// Player frames waiting to be attached when the actor starts.
@@ -175,6 +180,8 @@ impl WebRtcPeer {
             metrics,
             span,
             wake: None,
+            connect_deadline: None,
+            next_reports: None,
             connected: false,
             ended: false,
             pending_frames,
@@ -229,7 +236,7 @@ impl WebRtcPeer {
                         self.rtc.handle_input(Input::Timeout(now)).map_err(|e| e.to_string())?;
                         continue;
                     }
-                    self.schedule(at, ctx);
+                    self.schedule(self.next_reports.map_or(at, |reports| reports.min(at)), ctx);
                     return Ok(());
                 }
                 Output::Event(event) => self.on_event(event, ctx),
@@ -247,6 +254,7 @@ impl WebRtcPeer {
         let delay = at.saturating_duration_since(Instant::now()).max(MIN_WAKE);
         let handle = ctx.run_later(delay, |act, ctx| {
             act.wake = None;
+            act.send_reports_if_due(Instant::now());
             act.drive(ctx, |act| act.rtc.handle_input(Input::Timeout(Instant::now())).map_err(|e| e.to_string()));
         });
         self.wake = Some((at, handle));
@@ -260,8 +268,11 @@ impl WebRtcPeer {
                     self.end(PeerEnd::Internal(why), ctx);
                     return;
                 }
+                if let Some(deadline) = self.connect_deadline.take() {
+                    ctx.cancel_future(deadline);
+                }
                 if matches!(self.side, Side::Player { .. }) {
-                    ctx.run_interval(SENDER_REPORT_INTERVAL, |act, _| act.send_reports());
+                    self.next_reports = Some(Instant::now() + SENDER_REPORT_INTERVAL);
                 }
                 self.connected = true;
                 tracing::info!(parent: &self.span, "connected (ICE + DTLS)");
@@ -437,10 +448,13 @@ impl WebRtcPeer {
         Ok(())
     }
 
-    fn send_reports(&mut self) {
+    fn send_reports_if_due(&mut self, now: Instant) {
+        if self.next_reports.is_none_or(|due| due > now) {
+            return;
+        }
+        self.next_reports = Some(now + SENDER_REPORT_INTERVAL);
         if let Side::Player { sender: Some(sender), .. } = &mut self.side {
-            sender.sender_reports(Instant::now(), &mut self.outbox);
-            media_outbox::send_soon(&self.socket, &mut self.outbox);
+            sender.sender_reports(now, &mut self.outbox);
         }
     }
 
@@ -471,11 +485,11 @@ impl Actor for WebRtcPeer {
         if let Some(frames) = self.pending_frames.take() {
             ctx.add_stream(futures_lite_stream(frames));
         }
-        ctx.run_later(CONNECT_TIMEOUT, |act, ctx| {
+        self.connect_deadline = Some(ctx.run_later(CONNECT_TIMEOUT, |act, ctx| {
             if !act.connected {
                 act.end(PeerEnd::IceTimeout, ctx);
             }
-        });
+        }));
         self.drive(ctx, |_| Ok(()));
     }
 
