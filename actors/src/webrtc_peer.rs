@@ -408,25 +408,32 @@ impl WebRtcPeer {
         writer.write(pt, frame.received, time, frame.data).map_err(|e| e.to_string())
     }
 
-    /// A player sends its media where str0m sends DTLS: the address ICE nominated (STUN answers
-    /// go to every address that checks, so they do not count). Whether str0m's datagram may go:
-    /// never SRTP or SRTCP of a player's str0m, whose counters know nothing of the player's
-    /// packets under the same keys (an SRTCP index used twice would undo AES-GCM). str0m sends
-    /// none as configured; this keeps it so.
+    /// Whether str0m's datagram may go: never SRTP or SRTCP of a player's str0m, whose counters
+    /// know nothing of the player's packets under the same keys (an SRTCP index used twice would
+    /// undo AES-GCM). str0m sends none as configured; this keeps it so. Where its DTLS goes is
+    /// the address ICE nominated, where the player's media goes (STUN answers go to every
+    /// address that checks, so they do not count).
     fn admit_str0m_transmit(&mut self, destination: SocketAddr, contents: &[u8]) -> bool {
-        let Side::Player { remote, sender, .. } = &mut self.side else { return true };
         let Some(&first) = contents.first() else { return true };
-        if (128..192).contains(&first) {
+        if matches!(self.side, Side::Player { .. }) && is_rtp_or_rtcp(first) {
             return false;
         }
-        let stun = first < 4;
-        if !stun && *remote != Some(destination) {
-            *remote = Some(destination);
-            if let Some(sender) = sender {
-                sender.set_destination(destination);
-            }
+        if first >= 4 {
+            self.follow_browser(destination);
         }
         true
+    }
+
+    /// A player's media goes to `address` from now on: where its DTLS went, then where the
+    /// browser's RTCP comes from (ICE verified it), which follows the browser to another pair.
+    fn follow_browser(&mut self, address: SocketAddr) {
+        let Side::Player { remote, sender, .. } = &mut self.side else { return };
+        if *remote != Some(address) {
+            *remote = Some(address);
+            if let Some(sender) = sender {
+                sender.set_destination(address);
+            }
+        }
     }
 
     /// A player, once connected: its sender from the keys DTLS agreed and the SSRCs str0m
@@ -468,6 +475,11 @@ impl WebRtcPeer {
         self.ended = true;
         ctx.stop();
     }
+}
+
+/// The first byte of an RTP or RTCP packet among the protocols of one port (RFC 7983).
+fn is_rtp_or_rtcp(first: u8) -> bool {
+    (128..192).contains(&first)
 }
 
 /// The SSRC str0m gave the stream it sends for `mid` (in the answer's `a=ssrc` lines).
@@ -545,6 +557,9 @@ impl Handler<Datagram> for WebRtcPeer {
             if !act.rtc.accepts(&input) {
                 metrics.media_dropped("unverified_source");
                 return Ok(());
+            }
+            if datagram.data.first().is_some_and(|&first| is_rtp_or_rtcp(first)) {
+                act.follow_browser(datagram.source);
             }
             act.rtc.handle_input(input).map_err(|e| e.to_string())
         });
