@@ -103,7 +103,7 @@ async fn round_trip(codec: VideoCodec, expected_codec: &str) {
     assert_eq!(publishers[0]["videoCodec"], expected_codec);
     assert!(publishers[0]["bitrate"].as_u64().unwrap() > 100, "{streams}");
     assert!(server.metric(r#"ferrophone_stream_frames_received_total{stream="cam1"}"#).unwrap() > 150.0);
-    let from_str0m = server.metric(r#"ferrophone_media_datagrams_dropped_total{kind="player_rtcp_from_str0m"}"#);
+    let from_str0m = server.metric(r#"ferrophone_media_datagrams_dropped_total{kind="player_srtp_from_str0m"}"#);
     assert_eq!(from_str0m.unwrap_or(0.0), 0.0, "a player's str0m sends no SRTP of its own");
 
     publisher_signalling.send("unPublishStream", json!({"mediaSessionId": publisher.media_session_id, "name": "cam1"})).await.unwrap();

@@ -88,8 +88,8 @@ pub enum Role {
 
 enum Side {
     Publisher { frames: mpsc::Sender<MediaFrame>, keyframe_requests: KeyframeRequests },
-    /// `sender`: what sends its media, made when DTLS has agreed the keys; `remote`: where
-    /// str0m sends DTLS and RTCP, the address ICE nominated.
+    /// `sender`: what sends its media, made when DTLS has agreed the keys; `remote`: where the
+    /// browser takes it (see `follow_browser`).
     Player {
         subscription: u64,
         stream: Recipient<KeyframeWanted>,
@@ -224,7 +224,7 @@ impl WebRtcPeer {
             match self.rtc.poll_output().map_err(|e| e.to_string())? {
                 Output::Transmit(t) => {
                     if !self.admit_str0m_transmit(t.destination, &t.contents) {
-                        self.metrics.media_dropped("player_rtcp_from_str0m");
+                        self.metrics.media_dropped("player_srtp_from_str0m");
                         continue;
                     }
                     self.outbox.push((t.destination, t.contents.into()));
