@@ -8,7 +8,6 @@ use crate::media_outbox;
 use crate::media_socket::{Datagram, MediaSocket};
 use crate::metrics::Metrics;
 use crate::panic_guard::guarded;
-use crate::rtp;
 use crate::stream::{KeyframeWanted, RequestKeyframe, Unsubscribe};
 use crate::webrtc::keyframe::is_keyframe;
 use crate::webrtc::peer_setup::{accept_call_answer, NegotiatedTrack, OwnSending, PeerSetup, SetupError};
@@ -94,7 +93,6 @@ enum Side {
         subscription: u64,
         stream: Recipient<KeyframeWanted>,
         unsubscribe: Recipient<Unsubscribe>,
-        waiting_keyframe: bool,
         own_sending: OwnSending,
         sender: Option<Box<PlayerSender>>,
         remote: Option<SocketAddr>,
@@ -158,8 +156,7 @@ impl WebRtcPeer {
             Role::Publisher { frames } => (Side::Publisher { frames, keyframe_requests: KeyframeRequests::new(PUBLISHER_KEYFRAME_REQUEST_INTERVAL) }, None),
             Role::Player { frames, subscription, stream, unsubscribe } => {
                 let own_sending = setup.own_sending.clone().unwrap_or_default();
-                let waiting_keyframe = setup.video.is_some();
-                (Side::Player { subscription, stream, unsubscribe, waiting_keyframe, own_sending, sender: None, remote: None }, Some(frames))
+                (Side::Player { subscription, stream, unsubscribe, own_sending, sender: None, remote: None }, Some(frames))
             }
             Role::Call { to_call, from_call, pending } => {
                 (Side::Call { to_call, pending, picture_started: false, last_keyframe_wanted: None }, Some(from_call))
@@ -363,7 +360,7 @@ impl WebRtcPeer {
         }
     }
 
-    /// Player or call: writes one frame to the browser.
+    /// A call: writes one frame to the browser, which str0m cuts into packets.
     fn write_frame(&mut self, frame: MediaFrame) -> Result<(), String> {
         if !self.connected {
             return Ok(());
@@ -374,12 +371,6 @@ impl WebRtcPeer {
         };
         let Some(track) = track else { return Ok(()) };
         match &mut self.side {
-            Side::Player { waiting_keyframe, .. } if frame.kind == MediaKind::Video && *waiting_keyframe => {
-                if !frame.keyframe {
-                    return Ok(());
-                }
-                *waiting_keyframe = false;
-            }
             Side::Call { picture_started, last_keyframe_wanted, .. } if frame.kind == MediaKind::Video && !*picture_started => {
                 if !frame.keyframe {
                     if last_keyframe_wanted.is_none_or(|at| at.elapsed() >= KEYFRAME_WANTED_INTERVAL) {
@@ -395,15 +386,6 @@ impl WebRtcPeer {
         let (mid, pt) = (track.mid, track.pt);
         let Some(clock) = Frequency::new(frame.clock_rate) else { return Ok(()) };
         let time = MediaTime::new(frame.time, clock);
-        if let Side::Player { sender: Some(sender), .. } = &mut self.side {
-            let payloads = frame
-                .rtp_payloads
-                .get_or_cut(track.codec.name, || rtp::frame_payloads(track.codec.name, &frame.data, rtp::WEBRTC_MAX_PAYLOAD));
-            let Some(track_clock) = Frequency::new(track.codec.clock_rate) else { return Ok(()) };
-            let rtp_time = time.rebase(track_clock).numer() as u32;
-            sender.send_frame(frame.kind, rtp_time, frame.received, &payloads, &frame.rtp_payloads, &mut self.outbox);
-            return Ok(());
-        }
         let Some(writer) = self.rtc.writer(mid) else { return Ok(()) };
         writer.write(pt, frame.received, time, frame.data).map_err(|e| e.to_string())
     }
@@ -522,10 +504,11 @@ fn futures_lite_stream(frames: mpsc::Receiver<MediaFrame>) -> impl futures_core:
 
 impl StreamHandler<MediaFrame> for WebRtcPeer {
     fn handle(&mut self, frame: MediaFrame, ctx: &mut Context<Self>) {
-        if matches!(self.side, Side::Player { .. }) {
+        if let Side::Player { sender, .. } = &mut self.side {
             // A player's frames never touch its `Rtc`: nothing of str0m's to run after them.
-            if !self.ended {
-                let _ = self.write_frame(frame);
+            // Until ICE and DTLS are up there is no sender, and nothing to send.
+            if let (Some(sender), false) = (sender, self.ended) {
+                sender.send_frame(&frame, &mut self.outbox);
                 media_outbox::send_soon(&self.socket, &mut self.outbox);
             }
             return;

@@ -8,11 +8,10 @@
 //! them as late packets, and SRTP's replay check passes them because the first never arrived.
 
 use super::srtp_sender::{SrtpSender, MAX_OVERHEAD};
-use crate::media::{CodecName, MediaKind, RtpPayloadCache};
-use crate::rtp::{RtpHeader, SentCounts, RTP_HEADER_LEN};
+use crate::media::{CodecName, MediaFrame, MediaKind, RtpPayloadCache};
+use crate::rtp::{self, RtpHeader, SentCounts, RTP_HEADER_LEN};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// How one track is sent, as negotiated.
@@ -30,6 +29,8 @@ pub struct PlayerSender {
     cname: String,
     audio: Option<SentTrack>,
     video: Option<SentTrack>,
+    /// No video goes before a keyframe, which the browser could not decode.
+    waiting_keyframe: bool,
     /// Video frames still answerable to NACKs, oldest first, holding at most `resend_packets`
     /// packets (and always the last frame).
     resendable: VecDeque<SentFrame>,
@@ -83,6 +84,7 @@ impl PlayerSender {
             destination,
             cname,
             audio: audio.map(SentTrack::new),
+            waiting_keyframe: video.is_some(),
             video: video.map(SentTrack::new),
             resendable: VecDeque::new(),
             resendable_packets: 0,
@@ -95,32 +97,33 @@ impl PlayerSender {
         self.destination = destination;
     }
 
-    /// One frame as protected datagrams to `out`. `payloads` are `cache`'s (the frame's own).
-    pub fn send_frame(
-        &mut self,
-        kind: MediaKind,
-        rtp_time: u32,
-        received: Instant,
-        payloads: &[Arc<[u8]>],
-        cache: &RtpPayloadCache,
-        out: &mut Vec<(SocketAddr, Vec<u8>)>,
-    ) {
-        let video = kind == MediaKind::Video;
+    /// One frame of the stream as protected datagrams to `out`: its payloads as the stream's
+    /// first viewer cut them (the same bytes for every viewer), on this track's RTP clock.
+    pub fn send_frame(&mut self, frame: &MediaFrame, out: &mut Vec<(SocketAddr, Vec<u8>)>) {
+        let video = frame.kind == MediaKind::Video;
         let Some(track) = (if video { self.video.as_mut() } else { self.audio.as_mut() }) else { return };
+        if video && self.waiting_keyframe {
+            if !frame.keyframe {
+                return;
+            }
+            self.waiting_keyframe = false;
+        }
+        let Some(rtp_time) = rebased(frame.time, frame.clock_rate, track.params.clock_rate) else { return };
+        let codec = track.params.codec;
+        let payloads = frame.rtp_payloads.get_or_cut(codec, || rtp::frame_payloads(codec, &frame.data, rtp::WEBRTC_MAX_PAYLOAD));
         let first_index = track.next_index;
         let last = payloads.len().saturating_sub(1);
         for (i, payload) in payloads.iter().enumerate() {
             let index = track.next_index;
             track.next_index += 1;
-            let mut datagram = Vec::with_capacity(RTP_HEADER_LEN + payload.len() + MAX_OVERHEAD);
-            self.srtp.protect_rtp(&track.header(index, video && i == last, rtp_time), payload, index, &mut datagram);
-            out.push((self.destination, datagram));
+            out.push((self.destination, protect(&mut self.srtp, &track.header(index, video && i == last, rtp_time), payload, index)));
             track.counts.count(payload.len());
         }
-        track.last_frame = Some((rtp_time, received));
+        track.last_frame = Some((rtp_time, frame.received));
         // Audio is not worth resending: a resent packet comes too late to be played.
         if video && !payloads.is_empty() {
-            self.keep_for_resending(SentFrame { first_index, packets: payloads.len() as u64, rtp_time, payloads: cache.clone() });
+            let sent = SentFrame { first_index, packets: payloads.len() as u64, rtp_time, payloads: frame.rtp_payloads.clone() };
+            self.keep_for_resending(sent);
         }
     }
 
@@ -143,9 +146,7 @@ impl PlayerSender {
             let position = index - frame.first_index;
             let Some(payload) = frame.payloads.cut(track.params.codec).and_then(|p| p.get(position as usize)) else { continue };
             let header = track.header(index, position + 1 == frame.packets, frame.rtp_time);
-            let mut datagram = Vec::with_capacity(RTP_HEADER_LEN + payload.len() + MAX_OVERHEAD);
-            self.srtp.protect_rtp(&header, payload, index, &mut datagram);
-            out.push((self.destination, datagram));
+            out.push((self.destination, protect(&mut self.srtp, &header, payload, index)));
             resent += 1;
         }
         resent
@@ -160,6 +161,19 @@ impl PlayerSender {
             out.push((self.destination, self.srtp.protect_rtcp(&plain)));
         }
     }
+}
+
+/// One protected RTP packet as a datagram of its own.
+fn protect(srtp: &mut SrtpSender, header: &[u8; RTP_HEADER_LEN], payload: &[u8], index: u64) -> Vec<u8> {
+    let mut datagram = Vec::with_capacity(RTP_HEADER_LEN + payload.len() + MAX_OVERHEAD);
+    srtp.protect_rtp(header, payload, index, &mut datagram);
+    datagram
+}
+
+/// A media time on one clock as a 32-bit RTP time on another; `None` for a clock of zero.
+fn rebased(time: u64, from_clock: u32, to_clock: u32) -> Option<u32> {
+    let rebased = u128::from(time) * u128::from(to_clock) / u128::from(from_clock.max(1));
+    (from_clock > 0).then_some(rebased as u32)
 }
 
 /// The sequence numbers a generic NACK entry names (RFC 4585 §6.2.1): `pid`, and `pid + i + 1`
@@ -178,6 +192,7 @@ fn media_time_at((rtp_time, at): (u32, Instant), clock_rate: u32, now: Instant) 
 mod tests {
     use super::*;
     use crate::webrtc::srtp_keys::{default_provider, SrtpKeys};
+    use std::sync::Arc;
     use std::time::Duration;
     use str0m::crypto::dtls::SrtpProfile;
 
@@ -191,16 +206,30 @@ mod tests {
         PlayerSender::new(srtp, "127.0.0.1:5000".parse().unwrap(), "cname".into(), Some(audio), Some(video), resend_packets)
     }
 
-    /// A video frame of `count` payloads, cut into its cache as a viewer would.
-    fn video_frame(count: usize, fill: u8) -> RtpPayloadCache {
-        let cache = RtpPayloadCache::default();
-        cache.get_or_cut(CodecName::H264, || (0..count).map(|i| Arc::from(vec![fill.wrapping_add(i as u8); 100])).collect());
-        cache
+    /// A keyframe (or not) of `count` payloads at `rtp_time`, cut into its cache as the
+    /// stream's first viewer would.
+    fn video_frame(count: usize, fill: u8, rtp_time: u64, keyframe: bool) -> MediaFrame {
+        let frame = MediaFrame {
+            kind: MediaKind::Video,
+            time: rtp_time,
+            clock_rate: 90_000,
+            received: Instant::now(),
+            keyframe,
+            data: Arc::from(vec![0u8; 0]),
+            rtp_payloads: RtpPayloadCache::default(),
+        };
+        frame.rtp_payloads.get_or_cut(CodecName::H264, || (0..count).map(|i| Arc::from(vec![fill.wrapping_add(i as u8); 100])).collect());
+        frame
     }
 
-    fn send_video(sender: &mut PlayerSender, cache: &RtpPayloadCache, rtp_time: u32, out: &mut Vec<(SocketAddr, Vec<u8>)>) {
-        let payloads = cache.cut(CodecName::H264).unwrap().to_vec();
-        sender.send_frame(MediaKind::Video, rtp_time, Instant::now(), &payloads, cache, out);
+    /// 80 bytes of Opus at `time` on its 48 kHz clock.
+    fn audio_frame(time: u64, received: Instant) -> MediaFrame {
+        let data: Arc<[u8]> = Arc::from(vec![1u8; 80]);
+        MediaFrame { kind: MediaKind::Audio, time, clock_rate: 48_000, received, keyframe: true, data, rtp_payloads: RtpPayloadCache::default() }
+    }
+
+    fn send_video(sender: &mut PlayerSender, count: usize, fill: u8, rtp_time: u64, out: &mut Vec<(SocketAddr, Vec<u8>)>) {
+        sender.send_frame(&video_frame(count, fill, rtp_time, true), out);
     }
 
     fn header(datagram: &[u8]) -> RtpHeader {
@@ -211,8 +240,10 @@ mod tests {
     fn a_frame_leaves_as_consecutive_encrypted_packets_marked_at_its_end() {
         let mut sender = sender(64);
         let mut out = Vec::new();
-        send_video(&mut sender, &video_frame(3, 7), 9000, &mut out);
-        send_video(&mut sender, &video_frame(2, 50), 12000, &mut out);
+        sender.send_frame(&video_frame(3, 7, 6000, false), &mut out);
+        assert!(out.is_empty(), "no video before a keyframe");
+        send_video(&mut sender, 3, 7, 9000, &mut out);
+        sender.send_frame(&video_frame(2, 50, 12000, false), &mut out);
         assert_eq!(out.len(), 5);
         let headers: Vec<RtpHeader> = out.iter().map(|(_, d)| header(d)).collect();
         let first = headers[0].sequence_number;
@@ -226,17 +257,17 @@ mod tests {
             assert_eq!(datagram.len(), RTP_HEADER_LEN + 100 + TAG);
             assert!(!datagram[RTP_HEADER_LEN..].windows(4).any(|w| w.iter().all(|&b| b == w[0])), "the payload is not sent in the clear");
         }
-        sender.send_frame(MediaKind::Audio, 960, Instant::now(), &[Arc::from(vec![1u8; 80])], &RtpPayloadCache::default(), &mut out);
+        sender.send_frame(&audio_frame(960, Instant::now()), &mut out);
         let audio = header(&out[5].1);
-        assert_eq!((audio.ssrc, audio.payload_type, audio.marker), (0x1111, 111, false));
+        assert_eq!((audio.ssrc, audio.payload_type, audio.marker, audio.timestamp), (0x1111, 111, false, 960));
     }
 
     #[test]
     fn a_nacked_packet_goes_again_byte_for_byte_while_kept() {
         let mut sender = sender(4);
         let mut out = Vec::new();
-        send_video(&mut sender, &video_frame(3, 7), 9000, &mut out);
-        send_video(&mut sender, &video_frame(2, 50), 12000, &mut out);
+        send_video(&mut sender, 3, 7, 9000, &mut out);
+        send_video(&mut sender, 2, 50, 12000, &mut out);
         let sequence = |i: usize| header(&out[i].1).sequence_number;
         let mut again = Vec::new();
         assert_eq!(sender.resend(0x2222, [sequence(3), sequence(4)], &mut again), 2);
@@ -251,7 +282,7 @@ mod tests {
         let mut sender = sender(64);
         sender.video.as_mut().unwrap().next_index = 0xfffe;
         let mut out = Vec::new();
-        send_video(&mut sender, &video_frame(4, 1), 0, &mut out);
+        send_video(&mut sender, 4, 1, 0, &mut out);
         let sequences: Vec<u16> = out.iter().map(|(_, d)| header(d).sequence_number).collect();
         assert_eq!(sequences, [0xfffe, 0xffff, 0, 1]);
         let mut again = Vec::new();
@@ -264,6 +295,14 @@ mod tests {
         assert_eq!(lost_sequences(100, 0).collect::<Vec<_>>(), [100]);
         assert_eq!(lost_sequences(100, 0b1000_0000_0000_0101).collect::<Vec<_>>(), [100, 101, 103, 116]);
         assert_eq!(lost_sequences(0xffff, 1).collect::<Vec<_>>(), [0xffff, 0]);
+    }
+
+    #[test]
+    fn media_time_is_rebased_onto_the_tracks_clock() {
+        assert_eq!(rebased(48_000, 48_000, 48_000), Some(48_000));
+        assert_eq!(rebased(1_000, 1_000, 90_000), Some(90_000));
+        assert_eq!(rebased(u64::from(u32::MAX) + 11, 90_000, 90_000), Some(10), "RTP time wraps at 32 bits");
+        assert_eq!(rebased(5, 0, 90_000), None);
     }
 
     #[test]
@@ -281,7 +320,7 @@ mod tests {
         sender.sender_reports(Instant::now(), &mut out);
         assert!(out.is_empty(), "no report before any media");
         let received = Instant::now();
-        sender.send_frame(MediaKind::Audio, 48_000, received, &[Arc::from(vec![1u8; 80])], &RtpPayloadCache::default(), &mut out);
+        sender.send_frame(&audio_frame(48_000, received), &mut out);
         out.clear();
         sender.sender_reports(received + Duration::from_millis(500), &mut out);
         assert_eq!(out.len(), 1, "only audio has sent");
