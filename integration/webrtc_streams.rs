@@ -184,6 +184,26 @@ async fn a_viewer_joining_just_after_a_keyframe_gets_one_soon() {
     sending.await.unwrap();
 }
 
+/// A browser that cannot decode asks for a keyframe with a PLI; the server passes the request on
+/// to the publisher, whose next periodic keyframe is 10 s away here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_players_picture_loss_indication_brings_a_keyframe() {
+    let server = Server::start_with(QUIET);
+    let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut publisher = publish(&mut publisher_signalling, "pli", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
+    let sending = tokio::spawn(async move { send_media(&mut publisher, VideoCodec::H264, 300, 6.0).await });
+    let mut player_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut player = play(&mut player_signalling, "pli", None).await.unwrap();
+    assert!(gets_keyframe(&mut player, Duration::from_secs(3)).await, "the viewer's join brings a keyframe");
+    assert!(!gets_keyframe(&mut player, Duration::from_secs(1)).await, "no keyframe comes unasked within the 10 s group of pictures");
+    let asked = Instant::now();
+    player.peer.request_keyframe().unwrap();
+    let got = gets_keyframe(&mut player, Duration::from_secs(3)).await;
+    let waited = asked.elapsed();
+    assert!(got && waited < Duration::from_secs(2), "the PLI brought a keyframe: {got}, after {waited:?}");
+    sending.await.unwrap();
+}
+
 fn failed_info(result: Result<MediaSession, StartError>) -> String {
     match result {
         Ok(_) => panic!("expected the stream to fail"),

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::change::SdpPendingOffer;
-use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime, Mid};
+use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::rtcp::Rtcp;
 use str0m::rtp::RawPacket;
@@ -280,17 +280,24 @@ impl WebRtcPeer {
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => self.end(PeerEnd::IceDisconnected, ctx),
             Event::MediaData(data) => self.on_media_data(data),
-            Event::KeyframeRequest(_) => {
-                if let Side::Player { stream, .. } = &self.side {
-                    let _ = stream.try_send(KeyframeWanted);
-                }
+            Event::RawPacket(raw) => self.on_player_rtcp(&raw),
+            _ => {}
+        }
+    }
+
+    /// A player's str0m has no send streams (see `peer_setup::take_send_stream`), so the
+    /// browser's NACKs and keyframe requests are taken from the raw RTCP.
+    fn on_player_rtcp(&mut self, raw: &RawPacket) {
+        let (RawPacket::RtcpRx(rtcp), Side::Player { sender, stream, .. }) = (raw, &mut self.side) else { return };
+        match rtcp {
+            Rtcp::Nack(nack) => {
+                let Some(sender) = sender else { return };
+                let lost = nack.reports.iter().flat_map(|entry| lost_sequences(entry.pid, entry.blp));
+                let resent = sender.resend(*nack.ssrc, lost, &mut self.outbox);
+                self.metrics.media_resent.inc_by(resent as u64);
             }
-            Event::RawPacket(raw) => {
-                if let (RawPacket::RtcpRx(Rtcp::Nack(nack)), Side::Player { sender: Some(sender), .. }) = (&*raw, &mut self.side) {
-                    let lost = nack.reports.iter().flat_map(|entry| lost_sequences(entry.pid, entry.blp));
-                    let resent = sender.resend(*nack.ssrc, lost, &mut self.outbox);
-                    self.metrics.media_resent.inc_by(resent as u64);
-                }
+            Rtcp::Pli(_) | Rtcp::Fir(_) => {
+                let _ = stream.try_send(KeyframeWanted);
             }
             _ => {}
         }
@@ -425,12 +432,10 @@ impl WebRtcPeer {
         let keys = own_sending.keys.get().ok_or("DTLS reported no SRTP keys")?;
         let srtp = SrtpSender::new(default_provider(), keys).ok_or_else(|| format!("unknown SRTP profile {:?}", keys.profile))?;
         let destination = remote.ok_or("no address for media")?;
-        let mut params = |track: &Option<NegotiatedTrack>| -> Result<Option<TrackParams>, String> {
-            let Some(track) = track else { return Ok(None) };
-            let ssrc = send_ssrc(&mut self.rtc, track.mid).ok_or_else(|| format!("no send stream for mid {}", track.mid))?;
-            Ok(Some(TrackParams { ssrc, pt: *track.pt, clock_rate: track.codec.clock_rate, codec: track.codec.name }))
+        let params = |track: &Option<NegotiatedTrack>, ssrc: Option<u32>| {
+            track.as_ref().zip(ssrc).map(|(track, ssrc)| TrackParams { ssrc, pt: *track.pt, clock_rate: track.codec.clock_rate, codec: track.codec.name })
         };
-        let (audio, video) = (params(&self.audio)?, params(&self.video)?);
+        let (audio, video) = (params(&self.audio, own_sending.audio_ssrc), params(&self.video, own_sending.video_ssrc));
         let span = &self.span;
         tracing::debug!(parent: span, profile = ?keys.profile, %destination, "player protects its own media");
         *sender = Some(Box::new(PlayerSender::new(srtp, destination, self.media_session_id.clone(), audio, video, own_sending.resend_packets)));
@@ -462,11 +467,6 @@ impl WebRtcPeer {
 /// The first byte of an RTP or RTCP packet among the protocols of one port (RFC 7983).
 fn is_rtp_or_rtcp(first: u8) -> bool {
     (128..192).contains(&first)
-}
-
-/// The SSRC str0m gave the stream it sends for `mid` (in the answer's `a=ssrc` lines).
-fn send_ssrc(rtc: &mut Rtc, mid: Mid) -> Option<u32> {
-    rtc.direct_api().stream_tx_by_mid(mid, None).map(|stream| *stream.ssrc())
 }
 
 impl Actor for WebRtcPeer {

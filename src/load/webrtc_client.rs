@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::{Codec, FormatParams};
-use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Pt};
+use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, MediaTime, Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use std::pin::Pin;
@@ -166,6 +166,15 @@ impl ClientPeer {
         let pt: Pt = writer.payload_params().next().map(|p| p.pt()).ok_or("no codec")?;
         let clock = Frequency::new(clock_rate).ok_or("zero clock rate")?;
         writer.write(pt, Instant::now(), MediaTime::new(time, clock), data).map_err(|e| e.to_string())?;
+        self.drain()
+    }
+
+    /// Asks the sender of the video this peer receives for a keyframe (a PLI), as a browser
+    /// does when it cannot decode.
+    pub fn request_keyframe(&mut self) -> Result<(), String> {
+        let mid = self.video.ok_or("no video track")?;
+        let mut writer = self.rtc.writer(mid).ok_or("no such track")?;
+        writer.request_keyframe(None, KeyframeRequestKind::Pli).map_err(|e| e.to_string())?;
         self.drain()
     }
 

@@ -8,7 +8,7 @@ use crate::media::{CodecName, StreamTracks, TrackCodec};
 use crate::sdp::{unify_msid, SessionDescription};
 use rand::distr::{Alphanumeric, SampleString};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::DtlsCert;
 use str0m::format::FormatParams;
@@ -76,11 +76,10 @@ pub struct OwnSending {
     pub keys: KeysSlot,
     /// Video packets kept for NACKs.
     pub resend_packets: usize,
+    /// The SSRCs the answer's `a=ssrc` lines announce for audio and video.
+    pub audio_ssrc: Option<u32>,
+    pub video_ssrc: Option<u32>,
 }
-
-/// str0m's sender reports for a stream it sends nothing on would carry no media time: a player
-/// sends its own, so str0m's are put off for good.
-const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl PeerSetup {
     pub fn tracks(&self) -> StreamTracks {
@@ -215,16 +214,11 @@ fn new_rtc(params: &SetupParams, chosen: &ChosenCodecs, kind: PeerKind) -> Resul
             .set_extension(13, Extension::VideoOrientation);
     }
     let (mut rtc, own_sending) = if kind == PeerKind::ForwardsPayloads {
-        // str0m sends nothing of its own but keeps one packet per track (its minimum); the
-        // player keeps its resend buffer itself and needs the NACKs, which raw packets show.
-        config = config
-            .set_send_buffer_video(1)
-            .set_send_buffer_audio(1)
-            .set_rtcp_report_interval_audio(NEVER)
-            .set_rtcp_report_interval_video(NEVER)
-            .enable_raw_packets(true);
+        // str0m's send streams go after the answer (`take_send_stream`); the player keeps its
+        // resend buffer itself and needs the NACKs and keyframe requests, which raw packets show.
+        config = config.enable_raw_packets(true);
         let (rtc, keys) = build_reporting_keys(config, params.now);
-        (rtc, Some(OwnSending { keys, resend_packets: params.resend_buffers.video }))
+        (rtc, Some(OwnSending { keys, resend_packets: params.resend_buffers.video, ..OwnSending::default() }))
     } else {
         (config.build(params.now), None)
     };
@@ -247,7 +241,27 @@ fn build(params: &SetupParams, chosen: ChosenCodecs, kind: PeerKind) -> Result<P
     let negotiated = |offered: &Option<OfferedCodec>| {
         offered.as_ref().map(|o| NegotiatedTrack { mid: Mid::from(o.mid.as_str()), pt: Pt::from(o.pt), codec: o.codec.clone() })
     };
-    Ok(PeerSetup { rtc, answer, ice_ufrag, audio: negotiated(&chosen.audio), video: negotiated(&chosen.video), own_sending })
+    let (audio, video) = (negotiated(&chosen.audio), negotiated(&chosen.video));
+    let own_sending = match own_sending {
+        Some(own) => Some(OwnSending {
+            audio_ssrc: take_send_stream(&mut rtc, audio.as_ref())?,
+            video_ssrc: take_send_stream(&mut rtc, video.as_ref())?,
+            ..own
+        }),
+        None => None,
+    };
+    Ok(PeerSetup { rtc, answer, ice_ufrag, audio, video, own_sending })
+}
+
+/// A player sends on the SSRC str0m announced for `track`, but str0m's own send stream for it
+/// would only hold memory (its resend ring, its counters): it is removed, so str0m keeps ICE,
+/// DTLS and the incoming RTCP alone.
+fn take_send_stream(rtc: &mut Rtc, track: Option<&NegotiatedTrack>) -> Result<Option<u32>, SetupError> {
+    let Some(track) = track else { return Ok(None) };
+    let mut direct = rtc.direct_api();
+    let ssrc = direct.stream_tx_by_mid(track.mid, None).map(|stream| stream.ssrc()).ok_or_else(|| SetupError::Rejected(format!("no send stream for mid {}", track.mid)))?;
+    direct.remove_stream_tx(ssrc);
+    Ok(Some(*ssrc))
 }
 
 fn add_codec(config: &mut str0m::RtcConfig, offered: &OfferedCodec) -> Result<(), SetupError> {
