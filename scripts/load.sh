@@ -7,9 +7,11 @@
 #   scripts/load.sh push --streams 1 --pushes 200 --duration 30
 #   scripts/load.sh calls --calls 150 --rate 20 --duration 30
 #   scripts/load.sh stream-calls --calls 100 --viewers 1 --duration 30
+# LOAD_SERVER_CPUS=0 pins the server to CPU 0 and the load to the others; LOAD_SERVER_BIN runs
+# another ferrophone build as the server (to compare two builds with one load command).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || { sed -n '2,10p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,12p' "$0"; exit 2; }
 cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" --bin ferrophone
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
@@ -24,7 +26,7 @@ if [ -n "${LOAD_SERVER_CPUS:-}" ]; then
   [ -n "$OTHERS" ] || { echo "LOAD_SERVER_CPUS leaves no CPU for the load" >&2; exit 2; }
   SERVER_PIN=(taskset -c "$LOAD_SERVER_CPUS"); PEER_PIN=(taskset -c "$OTHERS")
 fi
-"${SERVER_PIN[@]}" "$BIN" --set server.bind_address=127.0.0.1 --set log.level=${LOAD_LOG_LEVEL:-warn} --set media.udp_port=0 --set sip.port=0 \
+"${SERVER_PIN[@]}" "${LOAD_SERVER_BIN:-$BIN}" --set server.bind_address=127.0.0.1 --set log.level=${LOAD_LOG_LEVEL:-warn} --set media.udp_port=0 --set sip.port=0 \
   ${LOAD_SERVER_ARGS:-} --ready-file "$RUN/ready" > "$RUN/server.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$RUN/ready" ] && break; sleep 0.1; done

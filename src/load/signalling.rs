@@ -5,6 +5,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -27,11 +28,18 @@ pub struct Signalling {
     pub user_data: Value,
 }
 
+/// Bytes read from the signalling socket at a time: more than most server messages.
+const SIGNALLING_READ_BUFFER: usize = 4096;
+
 impl Signalling {
     /// Opens the socket and completes `connection` → `getUserData`.
     pub async fn connect(url: &str, login: Value) -> Result<Signalling, String> {
-        // No Nagle, as browsers do: a message must not wait for the last one's ACK.
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.map_err(|e| format!("connect {url}: {e}"))?;
+        // No Nagle, as browsers do: a message must not wait for the last one's ACK. A small read
+        // buffer: tungstenite zeroes all of it on every read attempt, and a load viewer's
+        // socket is polled on each of its media events (128 KiB, the default, made that zeroing
+        // a third of the load command's work).
+        let config = WebSocketConfig::default().read_buffer_size(SIGNALLING_READ_BUFFER);
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await.map_err(|e| format!("connect {url}: {e}"))?;
         let mut signalling = Signalling { ws, user_data: Value::Null };
         let mut payload = json!({"appKey": "defaultApp", "mediaProviders": ["WebRTC"], "clientVersion": "2.0",
             "clientOSVersion": "load", "clientBrowserVersion": "ferrophone-load", "msePacketizationVersion": 2});
