@@ -8,6 +8,7 @@ pub mod media_outbox;
 pub mod media_socket;
 pub mod metrics;
 pub mod panic_guard;
+pub mod player_group;
 pub mod push;
 pub mod recorder;
 pub mod recordings;

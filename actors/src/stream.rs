@@ -1,7 +1,8 @@
-//! A named stream: one publisher's frames fanned out to many subscribers (WebRTC viewers now;
-//! RTMP transponders, recorders and SIP legs later) behind one interface, a bounded channel
-//! per subscriber. A subscriber whose channel is full loses frames (video until the next
-//! keyframe), which is counted and never slows the publisher or the other subscribers.
+//! A named stream: one publisher's frames fanned out to many subscribers (WebRTC viewers, RTMP
+//! transponders, recorders, SIP legs) behind one interface, a bounded channel per subscriber,
+//! or per player group: the WebRTC players of one media thread share one channel
+//! (`player_group`). A subscriber or group whose channel is full loses frames (video until the
+//! next keyframe), which is counted and never slows the publisher or the other subscribers.
 
 use crate::media::{CodecName, KeyframeRequests, MediaFrame, MediaKind, StreamTracks, TrackCodec};
 use crate::metrics::{Metrics, StreamLabels};
@@ -12,7 +13,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -61,8 +62,24 @@ pub enum VideoForm {
 /// one at a size asked for.
 type H264Size = Option<(u32, u32)>;
 
-struct Subscriber {
+/// Where a subscriber's frames go.
+enum Sink {
+    Channel(mpsc::Sender<MediaFrame>),
+    /// A player, fed through its media thread's group once it has joined it.
+    AwaitingGroup,
+    Group(u64),
+}
+
+/// The channel of one media thread's player group, with the drop state of a subscriber.
+struct GroupSink {
     frames: mpsc::Sender<MediaFrame>,
+    members: u64,
+    waiting_keyframe: bool,
+    behind: bool,
+}
+
+struct Subscriber {
+    sink: Sink,
     audio: AudioForm,
     /// Gets the video of one of the stream's H.264 transcoders rather than the publisher's.
     transcoded_video: Option<H264Size>,
@@ -83,10 +100,13 @@ struct StreamCounters {
 }
 
 pub struct Stream {
+    /// Tells this stream from any other, for the player groups of the media threads.
+    key: u64,
     publisher_media_session_id: String,
     tracks: StreamTracks,
     publisher: Recipient<RequestKeyframe>,
     subscribers: HashMap<u64, Subscriber>,
+    groups: HashMap<u64, GroupSink>,
     next_subscriber: u64,
     keyframe_requests: KeyframeRequests,
     registry: Addr<Registry>,
@@ -138,7 +158,9 @@ impl Stream {
             labels,
         };
         let span = tracing::info_span!("stream", name = %name);
+        static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
         Stream {
+            key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
             name,
             aac_bitrate: 96_000,
             aac: None,
@@ -151,6 +173,7 @@ impl Stream {
             tracks,
             publisher,
             subscribers: HashMap::new(),
+            groups: HashMap::new(),
             next_subscriber: 1,
             keyframe_requests: KeyframeRequests::new(KEYFRAME_REQUEST_INTERVAL),
             registry,
@@ -199,8 +222,10 @@ impl Actor for Stream {
     fn stopped(&mut self, _: &mut Context<Self>) {
         let _entered = self.span.enter();
         tracing::info!(viewers = self.subscribers.len(), "stream ended");
-        // Dropping the senders ends every subscriber's channel: they learn the publisher left.
+        // Dropping the senders ends every subscriber's and group's channel: they learn the
+        // publisher left.
         self.subscribers.clear();
+        self.groups.clear();
         let m = &self.metrics;
         let labels = &self.counters.labels;
         m.stream_frames_in.remove(labels);
@@ -242,6 +267,7 @@ impl StreamHandler<MediaFrame> for Stream {
             MediaKind::Audio => s.audio == AudioForm::AsPublished,
             MediaKind::Video => s.transcoded_video.is_none(),
         });
+        self.fan_out_to_groups(&frame);
     }
 
     /// The publisher's channel closed: the publisher is gone, so is the stream.
@@ -296,6 +322,7 @@ impl Stream {
         let mut lost_video = false;
         let mut gone = Vec::new();
         for (id, subscriber) in self.subscribers.iter_mut().filter(|(_, s)| wants(s)) {
+            let Sink::Channel(frames) = &subscriber.sink else { continue };
             if frame.kind == MediaKind::Video && subscriber.waiting_keyframe {
                 if !frame.keyframe {
                     if subscriber.behind {
@@ -306,7 +333,7 @@ impl Stream {
                 subscriber.waiting_keyframe = false;
                 subscriber.behind = false;
             }
-            match subscriber.frames.try_send(frame.clone()) {
+            match frames.try_send(frame.clone()) {
                 Ok(()) => {
                     self.counters.frames_out.inc();
                 }
@@ -330,6 +357,53 @@ impl Stream {
         if lost_video {
             self.request_keyframe();
         }
+        self.stop_unused_transcoder();
+    }
+
+    /// Hands `frame` to every player group, by the same drop policy: a group's players take the
+    /// frames as published.
+    fn fan_out_to_groups(&mut self, frame: &MediaFrame) {
+        let mut lost_video = false;
+        for group in self.groups.values_mut() {
+            if frame.kind == MediaKind::Video && group.waiting_keyframe {
+                if !frame.keyframe {
+                    if group.behind {
+                        self.counters.frames_dropped.inc_by(group.members);
+                    }
+                    continue;
+                }
+                group.waiting_keyframe = false;
+                group.behind = false;
+            }
+            // A group's channel stays open while this stream holds its sender.
+            if group.frames.try_send(frame.clone()).is_ok() {
+                self.counters.frames_out.inc_by(group.members);
+            } else {
+                self.counters.frames_dropped.inc_by(group.members);
+                if frame.kind == MediaKind::Video {
+                    group.waiting_keyframe = true;
+                    group.behind = true;
+                    lost_video = true;
+                }
+            }
+        }
+        if lost_video {
+            self.request_keyframe();
+        }
+    }
+
+    /// Takes subscriber `id` out; a group without members is let go, which closes its channel
+    /// unless a player about to join holds it open.
+    fn remove_subscriber(&mut self, id: u64) {
+        if let Some(Subscriber { sink: Sink::Group(group), .. }) = self.subscribers.remove(&id) {
+            if let Some(sink) = self.groups.get_mut(&group) {
+                sink.members -= 1;
+                if sink.members == 0 {
+                    self.groups.remove(&group);
+                }
+            }
+        }
+        self.subscribers_changed();
         self.stop_unused_transcoder();
     }
 
@@ -428,6 +502,67 @@ pub struct Subscribe {
 impl Handler<Subscribe> for Stream {
     type Result = MessageResult<Subscribe>;
     fn handle(&mut self, msg: Subscribe, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
+        let (id, tracks, aac_silence) = self.add_subscriber(msg, Sink::Channel(tx), ctx);
+        MessageResult(Subscription { id, tracks, frames: rx, aac_silence })
+    }
+}
+
+/// What a new WebRTC player gets: its subscription, the codecs, and the key of the stream whose
+/// group on its media thread it joins (`player_group::join`, then [`JoinGroup`]).
+pub struct PlayerSubscription {
+    pub id: u64,
+    pub tracks: StreamTracks,
+    pub stream_key: u64,
+}
+
+/// Subscribes a WebRTC player, which takes the frames as published through its media thread's
+/// player group.
+#[derive(Message)]
+#[rtype(result = "PlayerSubscription")]
+pub struct SubscribePlayer {
+    pub media_session_id: String,
+    pub events: Recipient<RelayStreamEvent>,
+}
+
+impl Handler<SubscribePlayer> for Stream {
+    type Result = MessageResult<SubscribePlayer>;
+    fn handle(&mut self, msg: SubscribePlayer, ctx: &mut Context<Self>) -> Self::Result {
+        let subscribe = Subscribe { media_session_id: msg.media_session_id, events: msg.events, audio: AudioForm::AsPublished, video: VideoForm::AsPublished };
+        let (id, tracks, _) = self.add_subscriber(subscribe, Sink::AwaitingGroup, ctx);
+        MessageResult(PlayerSubscription { id, tracks, stream_key: self.key })
+    }
+}
+
+/// A player joined its media thread's group, whose channel is `frames`: the stream feeds the
+/// group from now on, through the first sender it got for it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct JoinGroup {
+    pub subscription: u64,
+    pub group: u64,
+    pub frames: mpsc::Sender<MediaFrame>,
+}
+
+impl Handler<JoinGroup> for Stream {
+    type Result = ();
+    fn handle(&mut self, msg: JoinGroup, _: &mut Context<Self>) {
+        // A player that left before this came has nothing to join.
+        let Some(subscriber) = self.subscribers.get_mut(&msg.subscription) else { return };
+        if !matches!(subscriber.sink, Sink::AwaitingGroup) {
+            return;
+        }
+        subscriber.sink = Sink::Group(msg.group);
+        let has_video = self.tracks.video.is_some();
+        let group = self.groups.entry(msg.group).or_insert_with(|| GroupSink { frames: msg.frames, members: 0, waiting_keyframe: has_video, behind: false });
+        group.members += 1;
+    }
+}
+
+impl Stream {
+    /// Adds a subscriber taking its frames through `sink`: its id, its codecs and, for AAC, a
+    /// frame of silence.
+    fn add_subscriber(&mut self, msg: Subscribe, sink: Sink, ctx: &mut Context<Self>) -> (u64, StreamTracks, Option<Arc<[u8]>>) {
         let mut tracks = self.tracks.clone();
         let mut aac_silence = None;
         if msg.audio == AudioForm::Aac {
@@ -443,13 +578,12 @@ impl Handler<Subscribe> for Stream {
         if let Some(size) = transcoded_video {
             tracks.video = self.h264_track(size, ctx);
         }
-        let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
         let id = self.next_subscriber;
         self.next_subscriber += 1;
         self.subscribers.insert(
             id,
             Subscriber {
-                frames: tx,
+                sink,
                 audio: msg.audio,
                 transcoded_video,
                 waiting_keyframe: self.tracks.video.is_some(),
@@ -462,7 +596,7 @@ impl Handler<Subscribe> for Stream {
         if let Some(h264) = transcoded_video.and_then(|size| self.h264.get(&size)) {
             let _ = h264.try_send(VideoInput::Keyframe);
         }
-        MessageResult(Subscription { id, tracks, frames: rx, aac_silence })
+        (id, tracks, aac_silence)
     }
 }
 
@@ -475,9 +609,7 @@ pub struct Unsubscribe {
 impl Handler<Unsubscribe> for Stream {
     type Result = ();
     fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
-        self.subscribers.remove(&msg.id);
-        self.subscribers_changed();
-        self.stop_unused_transcoder();
+        self.remove_subscriber(msg.id);
     }
 }
 
@@ -551,8 +683,8 @@ mod tests {
         u64::from_be_bytes(f.data[..8].try_into().unwrap())
     }
 
-    #[actix::test]
-    async fn a_slow_subscriber_loses_video_until_a_keyframe_and_slows_no_one() {
+    /// A started stream `name` of VP8 video, the publisher's side of its channel and its metrics.
+    fn video_stream(name: &str) -> (Addr<Stream>, mpsc::Sender<MediaFrame>, Metrics) {
         let tracks = StreamTracks {
             audio: None,
             video: Some(TrackCodec { name: CodecName::Vp8, clock_rate: 90_000, channels: None, fmtp: String::new() }),
@@ -561,8 +693,14 @@ mod tests {
         let (input, frames) = mpsc::channel(PUBLISHER_QUEUE);
         let stream = Stream::create(|ctx| {
             ctx.add_stream(futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) }));
-            Stream::new("s".into(), "p".into(), tracks, Publisher.start().recipient(), Registry::new().start(), metrics.clone())
+            Stream::new(name.into(), "p".into(), tracks, Publisher.start().recipient(), Registry::new().start(), metrics.clone())
         });
+        (stream, input, metrics)
+    }
+
+    #[actix::test]
+    async fn a_slow_subscriber_loses_video_until_a_keyframe_and_slows_no_one() {
+        let (stream, input, metrics) = video_stream("s");
         let subscribe = || Subscribe { media_session_id: "v".into(), events: Events.start().recipient(), audio: AudioForm::AsPublished, video: VideoForm::AsPublished };
         let mut fast = stream.send(subscribe()).await.unwrap();
         let mut slow = stream.send(subscribe()).await.unwrap();
@@ -592,5 +730,37 @@ mod tests {
         assert_eq!(number(&slow.frames.recv().await.unwrap()), total + 2);
         let dropped = metrics.stream_frames_dropped.get_or_create(&StreamLabels { stream: "s".into() }).get();
         assert_eq!(dropped, total - SUBSCRIBER_QUEUE as u64 + 1, "frames 97..=146 and the delta 147");
+    }
+
+    /// The players of one media thread take each frame once through their group's channel,
+    /// counted for each of them; the channel closes when the last one leaves.
+    #[actix::test]
+    async fn a_player_group_gets_each_frame_once_for_all_its_players() {
+        let (stream, input, metrics) = video_stream("g");
+        let subscribe = || SubscribePlayer { media_session_id: "v".into(), events: Events.start().recipient() };
+        let (first, second) = (stream.send(subscribe()).await.unwrap(), stream.send(subscribe()).await.unwrap());
+        assert_eq!(first.stream_key, second.stream_key);
+        let (group_frames, mut group) = mpsc::channel(8);
+        for player in [&first, &second] {
+            stream.send(JoinGroup { subscription: player.id, group: 7, frames: group_frames.clone() }).await.unwrap();
+        }
+        drop(group_frames);
+
+        // Video starts at a keyframe for the group too.
+        for n in 0..4 {
+            input.send(frame(n, n == 1)).await.unwrap();
+        }
+        for n in 1..4 {
+            assert_eq!(number(&group.recv().await.unwrap()), n);
+        }
+        let labels = StreamLabels { stream: "g".into() };
+        assert_eq!(metrics.stream_frames_out.get_or_create(&labels).get(), 6, "three frames for each of two players");
+
+        // One player leaving keeps the channel; the last one closes it.
+        stream.send(Unsubscribe { id: first.id }).await.unwrap();
+        input.send(frame(4, false)).await.unwrap();
+        assert_eq!(number(&group.recv().await.unwrap()), 4);
+        stream.send(Unsubscribe { id: second.id }).await.unwrap();
+        assert!(group.recv().await.is_none(), "the group's channel closed");
     }
 }

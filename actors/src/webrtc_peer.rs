@@ -8,7 +8,8 @@ use crate::media_outbox;
 use crate::media_socket::{Datagram, MediaSocket};
 use crate::metrics::Metrics;
 use crate::panic_guard::guarded;
-use crate::stream::{KeyframeWanted, RequestKeyframe, Unsubscribe};
+use crate::player_group::{self, GroupNews, Member, SenderSlot};
+use crate::stream::{JoinGroup, KeyframeWanted, RequestKeyframe, Unsubscribe};
 use crate::webrtc::keyframe::is_keyframe;
 use crate::webrtc::peer_setup::{accept_call_answer, NegotiatedTrack, OwnSending, PeerSetup, SetupError};
 use crate::webrtc::player_sender::{lost_sequences, PlayerSender, TrackParams};
@@ -78,23 +79,34 @@ pub enum PeerEventKind {
 pub enum Role {
     /// Frames go to the stream through `frames`.
     Publisher { frames: mpsc::Sender<MediaFrame> },
-    /// Frames come from the stream's subscription; keyframe needs go back to the stream.
-    Player { frames: mpsc::Receiver<MediaFrame>, subscription: u64, stream: Recipient<KeyframeWanted>, unsubscribe: Recipient<Unsubscribe> },
+    /// Frames come from the stream through the player group of the peer's media thread.
+    Player(StreamLink),
     /// A SIP call: what the browser sends goes to the call, what the call sends comes back.
     /// `pending` is the server's offer while the browser has not answered (incoming calls).
     Call { to_call: mpsc::Sender<MediaFrame>, from_call: mpsc::Receiver<MediaFrame>, pending: Option<SdpPendingOffer> },
 }
 
+/// A player's ties to its stream.
+pub struct StreamLink {
+    pub subscription: u64,
+    pub stream_key: u64,
+    /// Told which group the player joined.
+    pub join: Recipient<JoinGroup>,
+    /// Asked for keyframes.
+    pub keyframes: Recipient<KeyframeWanted>,
+    pub unsubscribe: Recipient<Unsubscribe>,
+}
+
 enum Side {
     Publisher { frames: mpsc::Sender<MediaFrame>, keyframe_requests: KeyframeRequests },
-    /// `sender`: what sends its media, made when DTLS has agreed the keys; `remote`: where the
-    /// browser takes it (see `follow_browser`).
+    /// `sender`: what sends its media, made when DTLS has agreed the keys and shared with the
+    /// player group; `group`: the group joined when the actor started; `remote`: where the
+    /// browser takes the media (see `follow_browser`).
     Player {
-        subscription: u64,
-        stream: Recipient<KeyframeWanted>,
-        unsubscribe: Recipient<Unsubscribe>,
+        link: StreamLink,
         own_sending: OwnSending,
-        sender: Option<Box<PlayerSender>>,
+        sender: SenderSlot,
+        group: Option<u64>,
         remote: Option<SocketAddr>,
     },
     /// `picture_started`: a keyframe of the call's video went to the browser, so the rest decodes;
@@ -154,9 +166,9 @@ impl WebRtcPeer {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let (side, pending_frames) = match role {
             Role::Publisher { frames } => (Side::Publisher { frames, keyframe_requests: KeyframeRequests::new(PUBLISHER_KEYFRAME_REQUEST_INTERVAL) }, None),
-            Role::Player { frames, subscription, stream, unsubscribe } => {
+            Role::Player(link) => {
                 let own_sending = setup.own_sending.clone().unwrap_or_default();
-                (Side::Player { subscription, stream, unsubscribe, own_sending, sender: None, remote: None }, Some(frames))
+                (Side::Player { link, own_sending, sender: SenderSlot::default(), group: None, remote: None }, None)
             }
             Role::Call { to_call, from_call, pending } => {
                 (Side::Call { to_call, pending, picture_started: false, last_keyframe_wanted: None }, Some(from_call))
@@ -274,8 +286,8 @@ impl WebRtcPeer {
                 self.connected = true;
                 tracing::info!(parent: &self.span, "connected (ICE + DTLS)");
                 let _ = self.owner.try_send(PeerEvent { media_session_id: self.media_session_id.clone(), kind: PeerEventKind::Connected });
-                if let Side::Player { stream, .. } = &self.side {
-                    let _ = stream.try_send(KeyframeWanted);
+                if let Side::Player { link, .. } = &self.side {
+                    let _ = link.keyframes.try_send(KeyframeWanted);
                 }
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => self.end(PeerEnd::IceDisconnected, ctx),
@@ -288,16 +300,17 @@ impl WebRtcPeer {
     /// A player's str0m has no send streams (see `peer_setup::take_send_stream`), so the
     /// browser's NACKs and keyframe requests are taken from the raw RTCP.
     fn on_player_rtcp(&mut self, raw: &RawPacket) {
-        let (RawPacket::RtcpRx(rtcp), Side::Player { sender, stream, .. }) = (raw, &mut self.side) else { return };
+        let (RawPacket::RtcpRx(rtcp), Side::Player { sender, link, .. }) = (raw, &mut self.side) else { return };
         match rtcp {
             Rtcp::Nack(nack) => {
-                let Some(sender) = sender else { return };
+                let mut sender = sender.borrow_mut();
+                let Some(sender) = sender.as_mut() else { return };
                 let lost = nack.reports.iter().flat_map(|entry| lost_sequences(entry.pid, entry.blp));
                 let resent = sender.resend(*nack.ssrc, lost, &mut self.outbox);
                 self.metrics.media_resent.inc_by(resent as u64);
             }
             Rtcp::Pli(_) | Rtcp::Fir(_) => {
-                let _ = stream.try_send(KeyframeWanted);
+                let _ = link.keyframes.try_send(KeyframeWanted);
             }
             _ => {}
         }
@@ -419,7 +432,7 @@ impl WebRtcPeer {
         let Side::Player { remote, sender, .. } = &mut self.side else { return };
         if *remote != Some(address) {
             *remote = Some(address);
-            if let Some(sender) = sender {
+            if let Some(sender) = sender.borrow_mut().as_mut() {
                 sender.set_destination(address);
             }
         }
@@ -438,7 +451,7 @@ impl WebRtcPeer {
         let (audio, video) = (params(&self.audio, own_sending.audio_ssrc), params(&self.video, own_sending.video_ssrc));
         let span = &self.span;
         tracing::debug!(parent: span, profile = ?keys.profile, %destination, "player protects its own media");
-        *sender = Some(Box::new(PlayerSender::new(srtp, destination, self.media_session_id.clone(), audio, video, own_sending.resend_packets)));
+        *sender.borrow_mut() = Some(Box::new(PlayerSender::new(srtp, destination, self.media_session_id.clone(), audio, video, own_sending.resend_packets)));
         Ok(())
     }
 
@@ -447,8 +460,10 @@ impl WebRtcPeer {
             return;
         }
         self.next_reports = Some(now + SENDER_REPORT_INTERVAL);
-        if let Side::Player { sender: Some(sender), .. } = &mut self.side {
-            sender.sender_reports(now, &mut self.outbox);
+        if let Side::Player { sender, .. } = &self.side {
+            if let Some(sender) = sender.borrow_mut().as_mut() {
+                sender.sender_reports(now, &mut self.outbox);
+            }
         }
     }
 
@@ -479,6 +494,14 @@ impl Actor for WebRtcPeer {
         if let Some(frames) = self.pending_frames.take() {
             ctx.add_stream(futures_lite_stream(frames));
         }
+        if let Side::Player { link, sender, group, .. } = &mut self.side {
+            let member = Member { subscription: link.subscription, sender: sender.clone(), news: ctx.address().recipient() };
+            let joined = player_group::join(link.stream_key, &self.socket, member);
+            *group = Some(joined.group);
+            // Should the stream be gone, the message and its sender are dropped, the group's
+            // channel closes, and the group tells its players.
+            link.join.do_send(JoinGroup { subscription: link.subscription, group: joined.group, frames: joined.frames });
+        }
         self.connect_deadline = Some(ctx.run_later(CONNECT_TIMEOUT, |act, ctx| {
             if !act.connected {
                 act.end(PeerEnd::IceTimeout, ctx);
@@ -490,8 +513,12 @@ impl Actor for WebRtcPeer {
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.metrics.peers.dec();
         self.socket.unregister(self.id, &self.ice_ufrag);
-        if let Side::Player { subscription, unsubscribe, .. } = &self.side {
-            let _ = unsubscribe.try_send(Unsubscribe { id: *subscription });
+        if let Side::Player { link, group, .. } = &self.side {
+            if let Some(group) = group {
+                player_group::leave(link.stream_key, *group, link.subscription);
+            }
+            // Not `try_send`: a full mailbox must not leave the stream counting a viewer gone.
+            link.unsubscribe.do_send(Unsubscribe { id: link.subscription });
         }
         self.rtc.disconnect();
     }
@@ -504,21 +531,26 @@ fn futures_lite_stream(frames: mpsc::Receiver<MediaFrame>) -> impl futures_core:
 
 impl StreamHandler<MediaFrame> for WebRtcPeer {
     fn handle(&mut self, frame: MediaFrame, ctx: &mut Context<Self>) {
-        if let Side::Player { sender, .. } = &mut self.side {
-            // A player's frames never touch its `Rtc`: nothing of str0m's to run after them.
-            // Until ICE and DTLS are up there is no sender, and nothing to send.
-            if let (Some(sender), false) = (sender, self.ended) {
-                sender.send_frame(&frame, &mut self.outbox);
-                media_outbox::send_soon(&self.socket, &mut self.outbox);
-            }
-            return;
-        }
         self.drive(ctx, |act| act.write_frame(frame));
     }
 
-    /// The stream ended: its publisher is gone.
+    /// The call's media ended.
     fn finished(&mut self, ctx: &mut Context<Self>) {
         self.end(PeerEnd::PublisherStopped, ctx);
+    }
+}
+
+impl Handler<GroupNews> for WebRtcPeer {
+    type Result = ();
+    fn handle(&mut self, news: GroupNews, ctx: &mut Context<Self>) {
+        match news {
+            GroupNews::StreamEnded => self.end(PeerEnd::PublisherStopped, ctx),
+            GroupNews::SendPanicked(panic) => {
+                tracing::error!(parent: &self.span, %panic, "sending to the player panicked");
+                self.metrics.error("panic");
+                self.end(PeerEnd::Internal(panic), ctx);
+            }
+        }
     }
 }
 

@@ -11,9 +11,9 @@ use crate::registry::{
 use crate::media_context::{MediaContext, MediaWorker};
 use crate::recorder::recording_path;
 use crate::recordings::StartRecording;
-use crate::stream::{AudioForm, RelayStreamEvent, VideoForm, Stream, Subscribe, Subscription, PUBLISHER_QUEUE};
+use crate::stream::{PlayerSubscription, RelayStreamEvent, Stream, SubscribePlayer, PUBLISHER_QUEUE};
 use crate::webrtc::peer_setup::{setup_player, setup_publisher, PeerSetup, SetupParams};
-use crate::webrtc_peer::{PeerEnd, PeerEvent, PeerEventKind, Role, StopPeer, WebRtcPeer};
+use crate::webrtc_peer::{PeerEnd, PeerEvent, PeerEventKind, Role, StopPeer, StreamLink, WebRtcPeer};
 use crate::websdk::stream_status::{info, status, MutedState};
 use crate::websdk::{ServerEvent, StreamEvent, StreamRef, StreamRequest, StreamStatusEvent};
 use actix::prelude::*;
@@ -223,8 +223,7 @@ impl ClientSession {
                 Err(_) => return Err("Failed by error"),
             }
             let stream = registry.send(FindStream { name }).await.ok().flatten().ok_or(info::STREAM_NOT_FOUND)?;
-            let subscription =
-                stream.send(Subscribe { media_session_id: id, events, audio: AudioForm::AsPublished, video: VideoForm::AsPublished }).await.map_err(|_| info::STREAM_NOT_FOUND)?;
+            let subscription = stream.send(SubscribePlayer { media_session_id: id, events }).await.map_err(|_| info::STREAM_NOT_FOUND)?;
             Ok((stream, subscription))
         };
         ctx.wait(found.into_actor(self).map(move |found, act, ctx| match found {
@@ -243,7 +242,7 @@ impl ClientSession {
         request: StreamRequest,
         offer: String,
         stream: Addr<Stream>,
-        subscription: Subscription,
+        subscription: PlayerSubscription,
         ctx: &mut Context<Self>,
     ) {
         let id = request.media_session_id.clone();
@@ -263,12 +262,13 @@ impl ClientSession {
         let answer = setup.answer.clone();
         let mut event = status_event(&request, false, &setup.tracks());
         let peer = {
-            let role = Role::Player {
-                frames: subscription.frames,
+            let role = Role::Player(StreamLink {
                 subscription: subscription.id,
-                stream: stream.clone().recipient(),
+                stream_key: subscription.stream_key,
+                join: stream.clone().recipient(),
+                keyframes: stream.clone().recipient(),
                 unsubscribe: stream.recipient(),
-            };
+            });
             let (id, socket, local, owner, metrics) =
                 (id.clone(), worker.socket.clone(), worker.candidate, ctx.address().recipient(), self.metrics.clone());
             WebRtcPeer::start_in_arbiter(&worker.arbiter, move |_| {

@@ -287,8 +287,11 @@ impl SipDialog {
         let call_id = self.info.call_id.clone();
         let metrics = self.context.metrics.clone();
         let worker = &self.context.worker;
-        let peer = WebRtcPeer::new(call_id, setup, Role::Call { to_call, from_call, pending }, worker.socket.clone(), worker.candidate, owner, metrics);
-        self.browser = Some(WebRtcPeer::start_in_arbiter(&worker.arbiter, move |_| peer));
+        let (socket, candidate) = (worker.socket.clone(), worker.candidate);
+        // Made on the media thread: a peer holds state that stays on its thread.
+        self.browser = Some(WebRtcPeer::start_in_arbiter(&worker.arbiter, move |_| {
+            WebRtcPeer::new(call_id, setup, Role::Call { to_call, from_call, pending }, socket, candidate, owner, metrics)
+        }));
     }
 
     fn bind_rtp(&mut self) -> Result<(), String> {
