@@ -7,7 +7,6 @@
 //! video until its own first keyframe (`PlayerSender::send_frame`).
 
 use crate::media::MediaFrame;
-use crate::media_outbox;
 use crate::media_socket::MediaSocket;
 use crate::panic_guard::guarded;
 use crate::webrtc::player_sender::PlayerSender;
@@ -24,6 +23,11 @@ use tokio::sync::mpsc;
 /// group's task only protects and queues datagrams, so it falls behind only when the whole
 /// thread does.
 pub const GROUP_QUEUE: usize = 96;
+
+/// Datagrams a group gathers before it hands them to the kernel (in `sendmmsg` calls of up to
+/// 64): enough for few system calls, few enough that a frame for a thousand players is not all
+/// held in memory at once before any of it leaves.
+const SEND_EVERY: usize = 256;
 
 /// A player's sender, shared by its peer (which makes it once connected, and resends, reports
 /// and redirects through it) and the group (which sends the stream's frames through it).
@@ -96,7 +100,7 @@ pub fn leave(stream_key: u64, group: u64, subscription: u64) {
     });
 }
 
-/// The group's task: every frame to every member, then the datagrams to the thread's outbox.
+/// The group's task: every frame to every member, sent as it goes.
 async fn run(
     stream_key: u64,
     id: u64,
@@ -115,11 +119,14 @@ async fn run(
                 *slot = None;
                 panicked.push((member.news.clone(), panic));
             }
+            if outbox.len() >= SEND_EVERY {
+                socket.send_batch(&mut outbox);
+            }
         }
         for (news, panic) in panicked {
             news.do_send(GroupNews::SendPanicked(panic));
         }
-        media_outbox::send_soon(&socket, &mut outbox);
+        socket.send_batch(&mut outbox);
     }
     GROUPS.with_borrow_mut(|groups| {
         if groups.get(&stream_key).is_some_and(|group| group.id == id) {
