@@ -763,4 +763,30 @@ mod tests {
         stream.send(Unsubscribe { id: second.id }).await.unwrap();
         assert!(group.recv().await.is_none(), "the group's channel closed");
     }
+
+    /// A group whose channel is full loses video until the next keyframe, as a subscriber does,
+    /// and the loss is counted for each of its players.
+    #[actix::test]
+    async fn a_group_that_falls_behind_loses_video_until_a_keyframe() {
+        let (stream, input, metrics) = video_stream("b");
+        let subscribe = || SubscribePlayer { media_session_id: "v".into(), events: Events.start().recipient() };
+        let (first, second) = (stream.send(subscribe()).await.unwrap(), stream.send(subscribe()).await.unwrap());
+        let (group_frames, mut group) = mpsc::channel(2);
+        for player in [&first, &second] {
+            stream.send(JoinGroup { subscription: player.id, group: 1, frames: group_frames.clone() }).await.unwrap();
+        }
+        // The group reads nothing while a keyframe and four delta frames come.
+        for n in 0..5 {
+            input.send(frame(n, n == 0)).await.unwrap();
+        }
+        // It reads again: the delta frame 5 is skipped, the keyframe 6 resumes the video.
+        assert_eq!(number(&group.recv().await.unwrap()), 0);
+        assert_eq!(number(&group.recv().await.unwrap()), 1);
+        input.send(frame(5, false)).await.unwrap();
+        input.send(frame(6, true)).await.unwrap();
+        assert_eq!(number(&group.recv().await.unwrap()), 6);
+        let labels = StreamLabels { stream: "b".into() };
+        assert_eq!(metrics.stream_frames_dropped.get_or_create(&labels).get(), 8, "frames 2, 3, 4 and 5 for each of two players");
+        assert_eq!(metrics.stream_frames_out.get_or_create(&labels).get(), 6, "frames 0, 1 and 6 for each of two players");
+    }
 }
