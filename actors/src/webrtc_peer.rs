@@ -147,7 +147,7 @@ pub struct WebRtcPeer {
     next_reports: Option<Instant>,
     connected: bool,
     ended: bool,
-    /// Player frames waiting to be attached when the actor starts.
+    /// A call's frames, waiting to be attached when the actor starts.
     pending_frames: Option<mpsc::Receiver<MediaFrame>>,
     /// Datagrams of the current turn, handed to the thread's outbox when it ends.
     outbox: Vec<(SocketAddr, Vec<u8>)>,
@@ -475,6 +475,10 @@ impl WebRtcPeer {
         tracing::info!(parent: &self.span, reason = ?why, "peer ended");
         let _ = self.owner.try_send(PeerEvent { media_session_id: self.media_session_id.clone(), kind: PeerEventKind::Ended(why) });
         self.ended = true;
+        if let Side::Player { sender, .. } = &self.side {
+            // The group sends nothing more for an ended player, even before it leaves the group.
+            sender.borrow_mut().take();
+        }
         ctx.stop();
     }
 }
