@@ -12,6 +12,7 @@ use str0m::config::{CryptoProvider, DtlsCert};
 use str0m::crypto::dtls::{DtlsImplError, DtlsInstance, DtlsOutput, DtlsProvider, DtlsVersion, ProtocolVersion, SrtpProfile};
 use str0m::crypto::CryptoError;
 use str0m::{Rtc, RtcConfig};
+use zeroize::Zeroize;
 
 /// What DTLS-SRTP exported (RFC 5764 §4.2): both sides' master keys and salts, and who the
 /// client (`active`) was, which says which half protects what this side sends.
@@ -20,6 +21,13 @@ pub struct SrtpKeys {
     pub profile: SrtpProfile,
     pub material: Vec<u8>,
     pub active: bool,
+}
+
+impl Drop for SrtpKeys {
+    // The key bytes do not outlive the peer in freed memory.
+    fn drop(&mut self) {
+        self.material.zeroize();
+    }
 }
 
 impl std::fmt::Debug for SrtpKeys {

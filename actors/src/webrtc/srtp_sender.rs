@@ -8,6 +8,7 @@ use str0m::config::CryptoProvider;
 use str0m::crypto::dtls::SrtpProfile;
 use str0m::crypto::{AeadAes128Gcm, AeadAes128GcmCipher, AeadAes256Gcm, AeadAes256GcmCipher, Aes128CmSha1_80, Aes128CmSha1_80Cipher};
 use str0m::crypto::{Sha1HmacProvider, SrtpProvider};
+use zeroize::Zeroize;
 
 /// RFC 3711 §4.3.2 key derivation labels.
 const LABEL_RTP_ENCRYPTION: u8 = 0;
@@ -30,6 +31,20 @@ enum Protection {
     CounterSha1 { salt: [u8; 14], authentication: [u8; 20], cipher: Box<dyn Aes128CmSha1_80Cipher> },
     Gcm128 { salt: [u8; 12], cipher: Box<dyn AeadAes128GcmCipher> },
     Gcm256 { salt: [u8; 12], cipher: Box<dyn AeadAes256GcmCipher> },
+}
+
+impl Drop for Protection {
+    // The salts and the authentication key do not outlive the sender in freed memory (the
+    // ciphers' own key schedules are the crypto library's to clear).
+    fn drop(&mut self) {
+        match self {
+            Protection::CounterSha1 { salt, authentication, .. } => {
+                salt.zeroize();
+                authentication.zeroize();
+            }
+            Protection::Gcm128 { salt, .. } | Protection::Gcm256 { salt, .. } => salt.zeroize(),
+        }
+    }
 }
 
 pub struct SrtpSender {
@@ -162,6 +177,13 @@ impl Protection {
 struct MasterKey<const KEY: usize, const SALT: usize> {
     key: [u8; KEY],
     salt: [u8; SALT],
+}
+
+impl<const KEY: usize, const SALT: usize> Drop for MasterKey<KEY, SALT> {
+    fn drop(&mut self) {
+        self.key.zeroize();
+        self.salt.zeroize();
+    }
 }
 
 impl<const KEY: usize, const SALT: usize> MasterKey<KEY, SALT> {
