@@ -204,6 +204,24 @@ async fn a_players_picture_loss_indication_brings_a_keyframe() {
     sending.await.unwrap();
 }
 
+/// A browser seen from a new address (a NAT rebinding, another network) keeps its picture: once
+/// ICE has verified the new address, the player's media follows the browser's RTCP there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_players_media_follows_the_browser_to_a_new_address() {
+    let server = Server::start_with(QUIET);
+    let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut publisher = publish(&mut publisher_signalling, "moving", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
+    let sending = tokio::spawn(async move { send_media(&mut publisher, VideoCodec::H264, 30, 16.0).await });
+    let mut player_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut player = play(&mut player_signalling, "moving", None).await.unwrap();
+    assert!(gets_keyframe(&mut player, Duration::from_secs(3)).await, "the player gets a picture");
+    player.peer.rebind().await.unwrap();
+    // ICE checks and receiver reports come every few seconds; the media must move within them.
+    let (_player, audio, video) = receive_media(player, 10.0).await;
+    assert!(video.len() >= 90 && audio.len() >= 150, "after the move: {} video and {} audio frames", video.len(), audio.len());
+    sending.await.unwrap();
+}
+
 fn failed_info(result: Result<MediaSession, StartError>) -> String {
     match result {
         Ok(_) => panic!("expected the stream to fail"),

@@ -178,6 +178,14 @@ impl ClientPeer {
         self.drain()
     }
 
+    /// Moves to a new UDP socket, as a NAT rebinding or a change of network would: the server
+    /// sees this peer from a new address, while str0m here still believes in the old one.
+    pub async fn rebind(&mut self) -> Result<SocketAddr, String> {
+        let (udp, address) = bind().await?;
+        self.udp = udp;
+        Ok(address)
+    }
+
     /// The next event of the peer, running I/O and timers until it comes or `deadline` passes.
     pub async fn next_event(&mut self, deadline: Instant) -> Result<Option<Event>, String> {
         loop {
