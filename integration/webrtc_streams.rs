@@ -12,6 +12,7 @@ use ferrophone_actors::webrtc::keyframe::is_keyframe;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use str0m::Event;
+use tokio::task::JoinHandle;
 
 const QUIET: &[(&str, &str)] = &[("session.keep_alive.algorithm", "NONE")];
 const WAIT: Duration = Duration::from_secs(10);
@@ -162,6 +163,23 @@ async fn gets_keyframe(player: &mut MediaSession, wait: Duration) -> bool {
     false
 }
 
+/// Publishes H.264 and Opus as `name` for `seconds`, with a keyframe every `gop` frames and on
+/// request; the signalling must be kept for the stream to live.
+async fn publish_h264(server: &Server, name: &str, gop: u64, seconds: f64) -> (Signalling, JoinHandle<(Vec<Vec<u8>>, Vec<Vec<u8>>)>) {
+    let mut signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut publisher = publish(&mut signalling, name, Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
+    let sending = tokio::spawn(async move { send_media(&mut publisher, VideoCodec::H264, gop, seconds).await });
+    (signalling, sending)
+}
+
+/// A player of `name` that got its first picture.
+async fn play_with_picture(server: &Server, name: &str) -> (Signalling, MediaSession) {
+    let mut signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
+    let mut player = play(&mut signalling, name, None).await.unwrap();
+    assert!(gets_keyframe(&mut player, Duration::from_secs(3)).await, "the player's join brings a keyframe");
+    (signalling, player)
+}
+
 /// Keyframe requests to a publisher are spaced out, but one that comes too soon waits for the
 /// end of the interval instead of being dropped: a viewer that joins just after the keyframe an
 /// earlier viewer brought gets its picture in well under a second, not at the publisher's next
@@ -169,12 +187,8 @@ async fn gets_keyframe(player: &mut MediaSession, wait: Duration) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_joining_just_after_a_keyframe_gets_one_soon() {
     let server = Server::start_with(QUIET);
-    let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let mut publisher = publish(&mut publisher_signalling, "gop", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
-    let sending = tokio::spawn(async move { send_media(&mut publisher, VideoCodec::H264, 300, 6.0).await });
-    let mut first_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let mut first = play(&mut first_signalling, "gop", None).await.unwrap();
-    assert!(gets_keyframe(&mut first, Duration::from_secs(3)).await, "the first viewer's join brings a keyframe");
+    let (_publisher, sending) = publish_h264(&server, "gop", 300, 6.0).await;
+    let _first = play_with_picture(&server, "gop").await;
     let mut second_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
     let joined = Instant::now();
     let mut second = play(&mut second_signalling, "gop", None).await.unwrap();
@@ -189,12 +203,8 @@ async fn a_viewer_joining_just_after_a_keyframe_gets_one_soon() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_players_picture_loss_indication_brings_a_keyframe() {
     let server = Server::start_with(QUIET);
-    let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let mut publisher = publish(&mut publisher_signalling, "pli", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
-    let sending = tokio::spawn(async move { send_media(&mut publisher, VideoCodec::H264, 300, 6.0).await });
-    let mut player_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let mut player = play(&mut player_signalling, "pli", None).await.unwrap();
-    assert!(gets_keyframe(&mut player, Duration::from_secs(3)).await, "the viewer's join brings a keyframe");
+    let (_publisher, sending) = publish_h264(&server, "pli", 300, 6.0).await;
+    let (_signalling, mut player) = play_with_picture(&server, "pli").await;
     assert!(!gets_keyframe(&mut player, Duration::from_secs(1)).await, "no keyframe comes unasked within the 10 s group of pictures");
     let asked = Instant::now();
     player.peer.request_keyframe().unwrap();
@@ -209,12 +219,8 @@ async fn a_players_picture_loss_indication_brings_a_keyframe() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_players_media_follows_the_browser_to_a_new_address() {
     let server = Server::start_with(QUIET);
-    let mut publisher_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let mut publisher = publish(&mut publisher_signalling, "moving", Some(OpusChannels::Stereo), Some(VideoCodec::H264)).await.unwrap();
-    let sending = tokio::spawn(async move { send_media(&mut publisher, VideoCodec::H264, 30, 16.0).await });
-    let mut player_signalling = Signalling::connect(&server.ws_url(), json!({})).await.unwrap();
-    let mut player = play(&mut player_signalling, "moving", None).await.unwrap();
-    assert!(gets_keyframe(&mut player, Duration::from_secs(3)).await, "the player gets a picture");
+    let (_publisher, sending) = publish_h264(&server, "moving", 30, 16.0).await;
+    let (_signalling, mut player) = play_with_picture(&server, "moving").await;
     player.peer.rebind().await.unwrap();
     // ICE checks and receiver reports come every few seconds; the media must move within them.
     let (_player, audio, video) = receive_media(player, 10.0).await;
