@@ -7,8 +7,8 @@
 #   scripts/load.sh push --streams 1 --pushes 200 --duration 30
 #   scripts/load.sh calls --calls 150 --rate 20 --duration 30
 #   scripts/load.sh stream-calls --calls 100 --viewers 1 --duration 30
-# LOAD_SERVER_CPUS=0 pins the server to CPU 0 and the load to the others; LOAD_SERVER_BIN runs
-# another ferrophone build as the server (to compare two builds with one load command).
+# LOAD_SERVER_CPUS=0 pins the server to CPU 0 and the load to the others (LOAD_KEEP_AWAKE=1 keeps
+# those awake); LOAD_SERVER_BIN runs another ferrophone build as the server (to compare builds).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || { sed -n '2,12p' "$0"; exit 2; }
@@ -25,6 +25,14 @@ if [ -n "${LOAD_SERVER_CPUS:-}" ]; then
   OTHERS=$(python3 -c "import os,sys; s={int(c) for c in sys.argv[1].split(',')}; print(','.join(str(c) for c in sorted(os.sched_getaffinity(0)) if c not in s))" "$LOAD_SERVER_CPUS")
   [ -n "$OTHERS" ] || { echo "LOAD_SERVER_CPUS leaves no CPU for the load" >&2; exit 2; }
   SERVER_PIN=(taskset -c "$LOAD_SERVER_CPUS"); PEER_PIN=(taskset -c "$OTHERS")
+  if [ -n "${LOAD_KEEP_AWAKE:-}" ]; then
+    # A busy loop at the lowest priority on each load CPU takes only their idle time, so the
+    # server never pays for waking a halted virtual CPU to deliver a packet over loopback.
+    for cpu in ${OTHERS//,/ }; do
+      taskset -c "$cpu" nice -n 19 sh -c 'while :; do :; done' &
+      PIDS+=($!)
+    done
+  fi
 fi
 "${SERVER_PIN[@]}" "${LOAD_SERVER_BIN:-$BIN}" --set server.bind_address=127.0.0.1 --set log.level=${LOAD_LOG_LEVEL:-warn} --set media.udp_port=0 --set sip.port=0 \
   ${LOAD_SERVER_ARGS:-} --ready-file "$RUN/ready" > "$RUN/server.log" 2>&1 &
