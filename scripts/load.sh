@@ -16,7 +16,7 @@ cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" --bin ferropho
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$RUN"' EXIT
+trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null || true; done; rm -rf "$RUN"' EXIT
 # LOAD_SERVER_ARGS adds server options (e.g. "--set media.workers=1").
 # LOAD_SERVER_CPUS=0 pins the server to those CPUs and everything else (the load command, its
 # peers) to the others: "per core" figures then come from a server that had exactly that much.
