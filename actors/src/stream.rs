@@ -70,12 +70,57 @@ enum Sink {
     Group(u64),
 }
 
-/// The channel of one media thread's player group, with the drop state of a subscriber.
+/// The channel of one media thread's player group.
 struct GroupSink {
     frames: mpsc::Sender<MediaFrame>,
     members: u64,
+    policy: DropPolicy,
+}
+
+/// The drop policy of the module docs, for one channel: a subscriber's or a group's.
+struct DropPolicy {
+    /// Video starts at a keyframe, and starts again at one after a loss.
     waiting_keyframe: bool,
+    /// It fell behind: what it skips until the next keyframe is lost, and counted.
     behind: bool,
+}
+
+/// What became of a frame offered to a channel.
+enum Offered {
+    Sent,
+    /// A delta frame before the first keyframe: nothing lost.
+    Skipped,
+    /// Lost, and counted; `gap`: video just fell behind, so a keyframe is wanted.
+    Lost { gap: bool },
+    Closed,
+}
+
+impl DropPolicy {
+    fn new(has_video: bool) -> Self {
+        DropPolicy { waiting_keyframe: has_video, behind: false }
+    }
+
+    fn offer(&mut self, frame: &MediaFrame, to: &mpsc::Sender<MediaFrame>) -> Offered {
+        let video = frame.kind == MediaKind::Video;
+        if video && self.waiting_keyframe {
+            if !frame.keyframe {
+                return if self.behind { Offered::Lost { gap: false } } else { Offered::Skipped };
+            }
+            self.waiting_keyframe = false;
+            self.behind = false;
+        }
+        match to.try_send(frame.clone()) {
+            Ok(()) => Offered::Sent,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if video {
+                    self.waiting_keyframe = true;
+                    self.behind = true;
+                }
+                Offered::Lost { gap: video }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Offered::Closed,
+        }
+    }
 }
 
 struct Subscriber {
@@ -83,9 +128,8 @@ struct Subscriber {
     audio: AudioForm,
     /// Gets the video of one of the stream's H.264 transcoders rather than the publisher's.
     transcoded_video: Option<H264Size>,
-    waiting_keyframe: bool,
-    /// It fell behind: what it skips until the next keyframe is lost, and counted.
-    behind: bool,
+    /// For a `Sink::Channel`; a group has its own.
+    policy: DropPolicy,
     media_session_id: String,
     events: Recipient<RelayStreamEvent>,
 }
@@ -138,6 +182,23 @@ struct TranscodedAudio(MediaFrame);
 
 /// An H.264 frame from one of the stream's video transcoders.
 struct TranscodedVideo(H264Size, MediaFrame);
+
+impl StreamCounters {
+    /// Counts a frame offered to the channel of `viewers`; whether video fell behind.
+    fn count(&self, offered: &Offered, viewers: u64) -> bool {
+        match offered {
+            Offered::Sent => {
+                self.frames_out.inc_by(viewers);
+            }
+            Offered::Lost { gap } => {
+                self.frames_dropped.inc_by(viewers);
+                return *gap;
+            }
+            Offered::Skipped | Offered::Closed => {}
+        }
+        false
+    }
+}
 
 impl Stream {
     pub fn new(
@@ -323,30 +384,11 @@ impl Stream {
         let mut gone = Vec::new();
         for (id, subscriber) in self.subscribers.iter_mut().filter(|(_, s)| wants(s)) {
             let Sink::Channel(frames) = &subscriber.sink else { continue };
-            if frame.kind == MediaKind::Video && subscriber.waiting_keyframe {
-                if !frame.keyframe {
-                    if subscriber.behind {
-                        self.counters.frames_dropped.inc();
-                    }
-                    continue;
-                }
-                subscriber.waiting_keyframe = false;
-                subscriber.behind = false;
+            let offered = subscriber.policy.offer(frame, frames);
+            if matches!(offered, Offered::Closed) {
+                gone.push(*id);
             }
-            match frames.try_send(frame.clone()) {
-                Ok(()) => {
-                    self.counters.frames_out.inc();
-                }
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    self.counters.frames_dropped.inc();
-                    if frame.kind == MediaKind::Video {
-                        subscriber.waiting_keyframe = true;
-                        subscriber.behind = true;
-                        lost_video = true;
-                    }
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(*id),
-            }
+            lost_video |= self.counters.count(&offered, 1);
         }
         if !gone.is_empty() {
             for id in gone {
@@ -365,27 +407,9 @@ impl Stream {
     fn fan_out_to_groups(&mut self, frame: &MediaFrame) {
         let mut lost_video = false;
         for group in self.groups.values_mut() {
-            if frame.kind == MediaKind::Video && group.waiting_keyframe {
-                if !frame.keyframe {
-                    if group.behind {
-                        self.counters.frames_dropped.inc_by(group.members);
-                    }
-                    continue;
-                }
-                group.waiting_keyframe = false;
-                group.behind = false;
-            }
-            // A group's channel stays open while this stream holds its sender.
-            if group.frames.try_send(frame.clone()).is_ok() {
-                self.counters.frames_out.inc_by(group.members);
-            } else {
-                self.counters.frames_dropped.inc_by(group.members);
-                if frame.kind == MediaKind::Video {
-                    group.waiting_keyframe = true;
-                    group.behind = true;
-                    lost_video = true;
-                }
-            }
+            // A group's channel stays open while this stream holds its sender: never `Closed`.
+            let offered = group.policy.offer(frame, &group.frames);
+            lost_video |= self.counters.count(&offered, group.members);
         }
         if lost_video {
             self.request_keyframe();
@@ -553,8 +577,8 @@ impl Handler<JoinGroup> for Stream {
             return;
         }
         subscriber.sink = Sink::Group(msg.group);
-        let has_video = self.tracks.video.is_some();
-        let group = self.groups.entry(msg.group).or_insert_with(|| GroupSink { frames: msg.frames, members: 0, waiting_keyframe: has_video, behind: false });
+        let policy = DropPolicy::new(self.tracks.video.is_some());
+        let group = self.groups.entry(msg.group).or_insert_with(|| GroupSink { frames: msg.frames, members: 0, policy });
         group.members += 1;
     }
 }
@@ -586,8 +610,7 @@ impl Stream {
                 sink,
                 audio: msg.audio,
                 transcoded_video,
-                waiting_keyframe: self.tracks.video.is_some(),
-                behind: false,
+                policy: DropPolicy::new(self.tracks.video.is_some()),
                 media_session_id: msg.media_session_id,
                 events: msg.events,
             },
