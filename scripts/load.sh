@@ -7,11 +7,9 @@
 #   scripts/load.sh push --streams 1 --pushes 200 --duration 30
 #   scripts/load.sh calls --calls 150 --rate 20 --duration 30
 #   scripts/load.sh stream-calls --calls 100 --viewers 1 --duration 30
-# LOAD_SERVER_CPUS=0 pins the server to CPU 0 and the load to the others (LOAD_KEEP_AWAKE=1 keeps
-# those awake); LOAD_SERVER_BIN runs another ferrophone build as the server (to compare builds).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || { sed -n '2,12p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,9p' "$0"; exit 2; }
 cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" --bin ferrophone
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
@@ -19,7 +17,9 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null || true; done; rm -rf "$RUN"' EXIT
 # LOAD_SERVER_ARGS adds server options (e.g. "--set media.workers=1").
 # LOAD_SERVER_CPUS=0 pins the server to those CPUs and everything else (the load command, its
-# peers) to the others: "per core" figures then come from a server that had exactly that much.
+# peers) to the others: "per core" figures then come from a server that had exactly that much;
+# LOAD_KEEP_AWAKE=1 keeps those others awake (below). LOAD_SERVER_BIN runs another ferrophone
+# build as the server, to compare two builds under the same load command.
 SERVER_PIN=(); PEER_PIN=()
 if [ -n "${LOAD_SERVER_CPUS:-}" ]; then
   OTHERS=$(python3 -c "import os,sys; s={int(c) for c in sys.argv[1].split(',')}; print(','.join(str(c) for c in sorted(os.sched_getaffinity(0)) if c not in s))" "$LOAD_SERVER_CPUS")
