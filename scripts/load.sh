@@ -15,25 +15,9 @@ BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrophone
 RUN=$(mktemp -d)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null || true; done; rm -rf "$RUN"' EXIT
-# LOAD_SERVER_ARGS adds server options (e.g. "--set media.workers=1").
-# LOAD_SERVER_CPUS=0 pins the server to those CPUs and everything else (the load command, its
-# peers) to the others: "per core" figures then come from a server that had exactly that much;
-# LOAD_KEEP_AWAKE=1 keeps those others awake (below). LOAD_SERVER_BIN runs another ferrophone
-# build as the server, to compare two builds under the same load command.
-SERVER_PIN=(); PEER_PIN=()
-if [ -n "${LOAD_SERVER_CPUS:-}" ]; then
-  OTHERS=$(python3 -c "import os,sys; s={int(c) for c in sys.argv[1].split(',')}; print(','.join(str(c) for c in sorted(os.sched_getaffinity(0)) if c not in s))" "$LOAD_SERVER_CPUS")
-  [ -n "$OTHERS" ] || { echo "LOAD_SERVER_CPUS leaves no CPU for the load" >&2; exit 2; }
-  SERVER_PIN=(taskset -c "$LOAD_SERVER_CPUS"); PEER_PIN=(taskset -c "$OTHERS")
-  if [ -n "${LOAD_KEEP_AWAKE:-}" ]; then
-    # A busy loop at the lowest priority on each load CPU takes only their idle time, so the
-    # server never pays for waking a halted virtual CPU to deliver a packet over loopback.
-    for cpu in ${OTHERS//,/ }; do
-      taskset -c "$cpu" nice -n 19 sh -c 'while :; do :; done' &
-      PIDS+=($!)
-    done
-  fi
-fi
+# LOAD_SERVER_ARGS adds server options (e.g. "--set media.workers=1"). LOAD_SERVER_BIN runs
+# another ferrophone build as the server, to compare two builds under the same load command.
+source "$ROOT/scripts/load-pinning.sh"
 "${SERVER_PIN[@]}" "${LOAD_SERVER_BIN:-$BIN}" --set server.bind_address=127.0.0.1 --set log.level=${LOAD_LOG_LEVEL:-warn} --set media.udp_port=0 --set sip.port=0 \
   ${LOAD_SERVER_ARGS:-} --ready-file "$RUN/ready" > "$RUN/server.log" 2>&1 &
 PIDS+=($!)
