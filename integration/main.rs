@@ -7,6 +7,7 @@ mod common;
 mod call_to_stream;
 mod client2_pages;
 mod keepalive_reattach;
+mod load_harness;
 mod media_port_security;
 mod panic_isolation;
 mod recording;

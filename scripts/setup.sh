@@ -13,6 +13,8 @@ APT_PACKAGES=(
   # testing: browser, network namespaces, media and protocol peers (../shared/peers)
   chromium iproute2 util-linux curl ffmpeg sip-tester kamailio nginx-light libnginx-mod-rtmp
   tshark baresip-core nodejs npm
+  # the viewer benchmark's side by side (scripts/load-janus.sh)
+  janus
 )
 
 missing=()

@@ -4,6 +4,7 @@
 mod calls;
 pub mod gro_receive;
 pub mod encoded_media;
+mod janus_session;
 mod latency;
 pub mod rtp_counter;
 mod server_probe;

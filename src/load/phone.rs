@@ -5,10 +5,12 @@
 
 use super::encoded_media::EncodedClip;
 use super::signalling::{ServerMessage, Signalling};
+use super::synthetic_media::VideoCodec;
 use super::webrtc_client::{ClientPeer, OpusChannels, Role};
 use ferrophone_actors::sdp::{fmtp_value, SessionDescription};
 use ferrophone_actors::webrtc::keyframe::is_keyframe;
 use serde_json::{json, Value};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::Event;
@@ -140,7 +142,7 @@ pub async fn answer_next_call(mut signalling: Signalling, microphone: impl Into<
         }
     }
     let audio = microphone.into().for_sdp(&offer);
-    let (peer, answer) = ClientPeer::answer(&offer).await?;
+    let (peer, answer) = ClientPeer::answer(&offer, VideoCodec::H264, Ipv4Addr::LOCALHOST.into()).await?;
     let request = json!({"callId": call_id, "incoming": true, "hasVideo": true, "hasAudio": true, "status": "PENDING",
         "mediaProvider": "WebRTC", "sdp": answer});
     signalling.send("answer", request).await?;

@@ -6,8 +6,7 @@ use super::synthetic_media::VideoCodec;
 use super::webrtc_client::{ClientPeer, OpusChannels, Role};
 use rand::Rng;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
-use str0m::Event;
+use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(10);
 
@@ -119,13 +118,6 @@ async fn start(
             _ => {}
         }
     };
-    let deadline = Instant::now() + STEP;
-    loop {
-        match peer.next_event(deadline).await? {
-            Some(Event::Connected) => break,
-            Some(_) => continue,
-            None => return Err(StartError::Other("media did not connect in 10 s".into())),
-        }
-    }
+    peer.until_connected(STEP).await?;
     Ok(MediaSession { peer, media_session_id: id, status, answer })
 }

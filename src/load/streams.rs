@@ -4,16 +4,18 @@
 
 use super::latency::{ms, Latencies};
 use super::server_probe::{health_or_warn, metric_sum, process_health_or_warn, Health};
+use super::janus_session::JanusSession;
 use super::signalling::Signalling;
 use super::encoded_media::encode_clip;
 use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
-use super::stream_client::{play, MediaSession};
+use super::stream_client::play;
 use super::synthetic_media::VideoCodec;
-use super::webrtc_client::OpusChannels;
+use super::webrtc_client::{ClientPeer, OpusChannels};
 use clap::Args;
 use ferrophone_actors::webrtc::keyframe::is_keyframe;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -81,6 +83,15 @@ pub struct PlayArgs {
     /// a server of any kind is then measured the same way.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Watch this mountpoint of Janus's streaming plugin instead of a stream of ours, for a
+    /// side by side: `--url` is then Janus's WebSocket API and viewers answer its VP8 + Opus
+    /// offers (scripts/load-janus.sh sets it up).
+    #[arg(long)]
+    janus_mountpoint: Option<u64>,
+    /// The address viewers take their UDP sockets on: Janus gathers no loopback candidates,
+    /// so it is given another local address, and so are its viewers.
+    #[arg(long, default_value = "127.0.0.1")]
+    client_ip: IpAddr,
 }
 
 impl PublishArgs {
@@ -120,8 +131,8 @@ struct Tally {
     connect_times: Mutex<Latencies>,
     keyframe_waits: Mutex<Latencies>,
     failures: Mutex<BTreeMap<String, usize>>,
-    /// (received, expected) RTP packets of viewers that finished.
-    packets: Mutex<(u64, u64)>,
+    /// (received, expected) RTP packets of viewers that finished, and the time they had media.
+    packets: Mutex<(u64, u64, Duration)>,
 }
 
 impl Tally {
@@ -129,43 +140,96 @@ impl Tally {
         self.failed.fetch_add(1, Ordering::Relaxed);
         *self.failures.lock().unwrap().entry(why).or_default() += 1;
     }
+
+    /// Viewers whose media connected but who got no keyframe (of a codec they took) at all.
+    fn without_picture(&self) -> usize {
+        self.playing.load(Ordering::Relaxed).saturating_sub(self.first_frame.load(Ordering::Relaxed))
+    }
+}
+
+/// The server the viewers watch, and how.
+enum Server {
+    /// ferrophone, or any server of the WebSDK's protocol: viewers offer and play `stream`.
+    WebSdk { url: String, stream: String },
+    /// Janus's streaming plugin: viewers answer its offer of `mountpoint` from UDP sockets on
+    /// `client_ip`.
+    Janus { url: String, mountpoint: u64, client_ip: IpAddr },
+}
+
+/// A started viewer's signalling, which tells it when the server ends its stream.
+enum Watching {
+    WebSdk(Signalling),
+    Janus(JanusSession),
+}
+
+impl Server {
+    /// Signalling, then ICE and DTLS, up to connected media.
+    async fn watch(&self) -> Result<(Watching, ClientPeer), String> {
+        match self {
+            Server::WebSdk { url, stream } => {
+                let mut signalling = Signalling::connect(url, json!({})).await.map_err(|e| format!("connect: {e}"))?;
+                let session = play(&mut signalling, stream, None).await.map_err(|e| format!("play: {}", e.info()))?;
+                Ok((Watching::WebSdk(signalling), session.peer))
+            }
+            Server::Janus { url, mountpoint, client_ip } => {
+                let mut janus = JanusSession::attach_streaming(url).await.map_err(|e| format!("connect: {e}"))?;
+                let offer = janus.watch(*mountpoint).await?;
+                let (mut peer, answer) = ClientPeer::answer(&offer, VideoCodec::Vp8, *client_ip).await?;
+                janus.start(&answer).await?;
+                peer.until_connected(Duration::from_secs(10)).await?;
+                Ok((Watching::Janus(janus), peer))
+            }
+        }
+    }
+}
+
+impl Watching {
+    /// Waits until the server ends the stream for this viewer, or its signalling fails.
+    async fn ended(&mut self) {
+        match self {
+            Watching::WebSdk(signalling) => loop {
+                match signalling.next(Duration::from_secs(3600)).await {
+                    Ok(Some(m)) if m.name == "notifyStreamStatusEvent" && m.payload()["status"] != "PLAYING" => return,
+                    Ok(_) => continue,
+                    Err(_) => return,
+                }
+            },
+            Watching::Janus(janus) => janus.ended().await,
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Watching::WebSdk(signalling) => signalling.close().await,
+            Watching::Janus(janus) => janus.close().await,
+        }
+    }
 }
 
 /// One viewer: play, wait for the first keyframe, then count packets until `stop`.
-async fn viewer(url: String, stream: String, decrypt_all: bool, tally: Arc<Tally>, mut stop: watch::Receiver<bool>) {
+async fn viewer(server: Arc<Server>, decrypt_all: bool, tally: Arc<Tally>, mut stop: watch::Receiver<bool>) {
     let begun = Instant::now();
-    let mut signalling = match Signalling::connect(&url, json!({})).await {
-        Ok(s) => s,
-        Err(e) => return tally.fail(format!("connect: {e}")),
-    };
-    let mut session: MediaSession = match play(&mut signalling, &stream, None).await {
-        Ok(s) => s,
-        Err(e) => return tally.fail(format!("play: {}", e.info())),
+    let (mut watching, mut peer) = match server.watch().await {
+        Ok(started) => started,
+        Err(e) => return tally.fail(e),
     };
     tally.playing.fetch_add(1, Ordering::Relaxed);
     let connected = begun.elapsed();
     tally.connect_times.lock().unwrap().record(connected);
-    let video = session.peer.video;
+    let video = peer.video;
     let mut waiting = true;
     loop {
         let deadline = Instant::now() + Duration::from_secs(1);
         tokio::select! {
             _ = stop.changed() => break,
-            message = signalling.next(Duration::from_secs(3600)) => {
-                let ended = match &message {
-                    Ok(Some(m)) => m.name == "notifyStreamStatusEvent" && m.payload()["status"] != "PLAYING",
-                    Ok(None) => false,
-                    Err(_) => true,
-                };
-                if ended {
-                    // At the end of a run the publisher stops first: that is no early end.
-                    if !*stop.borrow() {
-                        tally.ended_early.fetch_add(1, Ordering::Relaxed);
-                    }
-                    break;
+            () = watching.ended() => {
+                // At the end of a run the publisher stops first: that is no early end.
+                if !*stop.borrow() {
+                    tally.ended_early.fetch_add(1, Ordering::Relaxed);
                 }
+                break;
             }
-            event = session.peer.next_event(deadline) => match event {
+            event = peer.next_event(deadline) => match event {
                 Ok(Some(Event::MediaData(data))) if waiting && Some(data.mid) == video => {
                     if is_keyframe(&data.codec_extra) {
                         waiting = false;
@@ -173,7 +237,7 @@ async fn viewer(url: String, stream: String, decrypt_all: bool, tally: Arc<Tally
                         tally.keyframe_waits.lock().unwrap().record(begun.elapsed().saturating_sub(connected));
                         tally.first_frame.fetch_add(1, Ordering::Relaxed);
                         if !decrypt_all {
-                            session.peer.count_only();
+                            peer.count_only();
                         }
                     }
                 }
@@ -185,19 +249,27 @@ async fn viewer(url: String, stream: String, decrypt_all: bool, tally: Arc<Tally
             }
         }
     }
-    let (received, expected) = session.peer.counter.totals();
+    let (received, expected) = peer.counter.totals();
     {
         let mut packets = tally.packets.lock().unwrap();
         packets.0 += received;
         packets.1 += expected;
+        packets.2 += begun.elapsed().saturating_sub(connected);
     }
-    signalling.close().await;
+    watching.close().await;
 }
 
 pub async fn run_play(args: PlayArgs) -> Result<(), String> {
     if args.viewers == 0 || args.rate <= 0.0 {
         return Err("--viewers and --rate must be above 0".into());
     }
+    if args.janus_mountpoint.is_some() && args.publish.is_some() {
+        return Err("--publish is for our own server: a Janus mountpoint is fed over RTP".into());
+    }
+    let server = Arc::new(match args.janus_mountpoint {
+        Some(mountpoint) => Server::Janus { url: args.url.clone(), mountpoint, client_ip: args.client_ip },
+        None => Server::WebSdk { url: args.url.clone(), stream: args.stream.clone() },
+    });
     let (stop_tx, stop) = watch::channel(false);
     let publisher = match args.publish {
         Some(codec) => {
@@ -218,7 +290,7 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
         ticker.tick().await;
         tally.started.fetch_add(1, Ordering::Relaxed);
         let decrypt_all = args.sample_every > 0 && i % args.sample_every == 0;
-        viewers.push(tokio::spawn(viewer(args.url.clone(), args.stream.clone(), decrypt_all, tally.clone(), stop.clone())));
+        viewers.push(tokio::spawn(viewer(server.clone(), decrypt_all, tally.clone(), stop.clone())));
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while tally.first_frame.load(Ordering::Relaxed) + tally.failed.load(Ordering::Relaxed) < args.viewers && Instant::now() < deadline {
@@ -255,8 +327,8 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
             sent + dropped
         );
     }
-    if tally.failed.load(Ordering::Relaxed) > 0 || tally.ended_early.load(Ordering::Relaxed) > 0 {
-        return Err("some viewers failed or ended early".into());
+    if tally.failed.load(Ordering::Relaxed) > 0 || tally.ended_early.load(Ordering::Relaxed) > 0 || tally.without_picture() > 0 {
+        return Err("some viewers failed, ended early or never saw a picture".into());
     }
     Ok(())
 }
@@ -315,18 +387,28 @@ fn print_play_summary(
     hold: Duration,
     (before, all_up, held): (Option<Health>, Option<Health>, Option<Health>),
 ) {
-    let (received, expected) = *tally.packets.lock().unwrap();
+    let (received, expected, viewing) = *tally.packets.lock().unwrap();
     let loss = if expected > 0 { 100.0 * (expected.saturating_sub(received)) as f64 / expected as f64 } else { 0.0 };
-    println!("load play: {} viewers of '{}' at {}/s against {}", args.viewers, args.stream, args.rate, args.url);
+    let watched = match args.janus_mountpoint {
+        Some(mountpoint) => format!("Janus mountpoint {mountpoint}"),
+        None => format!("'{}'", args.stream),
+    };
+    println!("load play: {} viewers of {watched} at {}/s against {}", args.viewers, args.rate, args.url);
     println!("  sustained      {sustained} viewers to the end");
-    println!("  failed         {}  (ended early {})", tally.failed.load(Ordering::Relaxed), tally.ended_early.load(Ordering::Relaxed));
+    println!(
+        "  failed         {}  (ended early {}, never saw a keyframe {})",
+        tally.failed.load(Ordering::Relaxed),
+        tally.ended_early.load(Ordering::Relaxed),
+        tally.without_picture()
+    );
     for (why, n) in tally.failures.lock().unwrap().iter() {
         println!("    {n} x {why}");
     }
     println!("  first frame    {}  (from opening the WebSocket to the first decodable video frame)", tally.first_frame_times.lock().unwrap().summary());
     println!("    connected    {}  (WebSocket, playStream, ICE and DTLS)", tally.connect_times.lock().unwrap().summary());
     println!("    keyframe     {}  (then the wait for a keyframe)", tally.keyframe_waits.lock().unwrap().summary());
-    println!("  RTP packets    {received} of {expected} expected, loss {loss:.2} %");
+    let per_second = received as f64 / viewing.as_secs_f64().max(1e-3);
+    println!("  RTP packets    {received} of {expected} expected, loss {loss:.2} %; {per_second:.0} per viewer per second");
     let cpu = |h: &Option<Health>| h.as_ref().and_then(|h| h.cpu_seconds);
     if let (Some(a), Some(b)) = (cpu(&all_up), cpu(&held)) {
         let cores = (b - a) / hold.as_secs_f64();

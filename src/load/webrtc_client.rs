@@ -9,8 +9,8 @@ use super::rtp_counter::RtpCounter;
 use super::simulated_loss::SimulatedLoss;
 use super::synthetic_media::VideoCodec;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::time::Instant;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::{Codec, FormatParams};
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, MediaTime, Mid, Pt};
@@ -20,9 +20,9 @@ use std::pin::Pin;
 use tokio::net::UdpSocket;
 use tokio::time::Sleep;
 
-/// A client's UDP socket on loopback, reading runs of datagrams where the kernel can.
-async fn bind() -> Result<(UdpSocket, SocketAddr), String> {
-    let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(|e| format!("udp bind: {e}"))?;
+/// A client's UDP socket on `ip`, reading runs of datagrams where the kernel can.
+async fn bind(ip: IpAddr) -> Result<(UdpSocket, SocketAddr), String> {
+    let udp = UdpSocket::bind((ip, 0)).await.map_err(|e| format!("udp bind: {e}"))?;
     gro_receive::enable_gro(&udp);
     let local = udp.local_addr().map_err(|e| e.to_string())?;
     Ok((udp, local))
@@ -85,7 +85,7 @@ impl ClientPeer {
         };
         let now = Instant::now();
         let mut rtc = config.build(now);
-        let (udp, local) = bind().await?;
+        let (udp, local) = bind(Ipv4Addr::LOCALHOST.into()).await?;
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
         let direction = match role {
             Role::Publish => Direction::SendOnly,
@@ -116,15 +116,18 @@ impl ClientPeer {
         Ok((peer, offer.to_sdp_string()))
     }
 
-    /// A peer that answers the server's offer (an incoming call), and its answer: Opus, and H.264
-    /// when the server offers video, as a browser with a camera does.
-    pub async fn answer(offer: &str) -> Result<(ClientPeer, String), String> {
+    /// A peer on `ip` that answers the server's offer (an incoming call, or a stream a server
+    /// offers to play), and its answer: Opus, and `video` when the server offers it.
+    pub async fn answer(offer: &str, video: VideoCodec, ip: IpAddr) -> Result<(ClientPeer, String), String> {
         let params = FormatParams { min_p_time: Some(10), use_inband_fec: Some(true), ..Default::default() };
-        let mut config = Rtc::builder().clear_codecs().enable_h264(true);
+        let mut config = match video {
+            VideoCodec::H264 => Rtc::builder().clear_codecs().enable_h264(true),
+            VideoCodec::Vp8 => Rtc::builder().clear_codecs().enable_vp8(true),
+        };
         config.codec_config().add_config(Pt::from(111), None, Codec::Opus, Frequency::FORTY_EIGHT_KHZ, Some(2), params);
         let now = Instant::now();
         let mut rtc = config.build(now);
-        let (udp, local) = bind().await?;
+        let (udp, local) = bind(ip).await?;
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
         let sections = ferrophone_actors::sdp::SessionDescription::parse(offer).map_err(|e| e.to_string())?.media;
         let mid_of = |kind: &str| sections.iter().find(|m| m.kind == kind).and_then(|m| m.mid().map(Mid::from));
@@ -155,6 +158,18 @@ impl ClientPeer {
         self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| format!("answer: {e}"))
     }
 
+    /// Runs ICE and DTLS until the media is connected, or fails after `within`.
+    pub async fn until_connected(&mut self, within: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + within;
+        loop {
+            match self.next_event(deadline).await? {
+                Some(Event::Connected) => return Ok(()),
+                Some(_) => continue,
+                None => return Err(format!("media did not connect in {} s", within.as_secs())),
+            }
+        }
+    }
+
     /// From now on RTP is only counted, not decrypted (STUN, DTLS and RTCP still are handled).
     pub fn count_only(&mut self) {
         self.counting_only = true;
@@ -181,7 +196,7 @@ impl ClientPeer {
     /// Moves to a new UDP socket, as a NAT rebinding or a change of network would: the server
     /// sees this peer from a new address, while str0m here still believes in the old one.
     pub async fn rebind(&mut self) -> Result<SocketAddr, String> {
-        let (udp, address) = bind().await?;
+        let (udp, address) = bind(self.local.ip()).await?;
         self.udp = udp;
         Ok(address)
     }

@@ -1,0 +1,55 @@
+//! The viewer benchmark itself, run small: `ferrophone load play` against the real binary, and
+//! the same viewers against Janus (scripts/load-janus.sh), must report every viewer playing the
+//! whole stream. The figures of a benchmark mean nothing if its viewers silently stop working.
+
+use crate::common::Server;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The summary's count of viewers that lasted, and its RTP packets per viewer per second.
+fn sustained_and_packet_rate(stdout: &str) -> (usize, f64) {
+    let field = |label: &str| stdout.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no '{label}' in:\n{stdout}")).to_owned();
+    let sustained = field("sustained").split_whitespace().nth(1).unwrap().parse().unwrap();
+    let packets = field("RTP packets");
+    let rate = packets.split("; ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().parse().unwrap();
+    assert!(packets.contains("loss 0.00 %"), "packets lost: {packets}");
+    (sustained, rate)
+}
+
+fn text(output: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn load_play_reports_each_viewer_playing_the_whole_stream() {
+    let server = Server::start_with(&[("log.level", "info")]);
+    let output = Command::new(env!("CARGO_BIN_EXE_ferrophone"))
+        .args(["load", "play", "--url", &server.ws_url(), "--health-url", &server.http_url("/health")])
+        .args(["--publish", "h264", "--viewers", "4", "--rate", "20", "--duration", "3", "--sample-every", "2"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "load play failed:\n{stdout}\n{stderr}");
+    let (sustained, rate) = sustained_and_packet_rate(&stdout);
+    assert_eq!(sustained, 4, "{stdout}");
+    // 600 kbps of video and 50 audio packets a second: well over 60 packets a second each.
+    assert!(rate > 60.0, "{rate} packets per viewer per second:\n{stdout}");
+    assert!(stdout.contains("server CPU") && stdout.contains("KB per viewer"), "no server figures:\n{stdout}");
+}
+
+#[test]
+fn load_play_drives_janus_side_by_side() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/load-janus.sh");
+    let output = Command::new(script)
+        .env("LOAD_BIN", env!("CARGO_BIN_EXE_ferrophone"))
+        .args(["--viewers", "3", "--rate", "10", "--duration", "3"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "load-janus.sh failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("viewers of Janus mountpoint 1"), "{stdout}");
+    let (sustained, rate) = sustained_and_packet_rate(&stdout);
+    assert_eq!(sustained, 3, "{stdout}");
+    assert!(rate > 60.0, "{rate} packets per viewer per second:\n{stdout}");
+    assert!(stdout.contains("server CPU") && stdout.contains("KB per viewer"), "no figures for Janus:\n{stdout}");
+}
