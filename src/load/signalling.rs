@@ -57,13 +57,18 @@ impl Signalling {
 
     /// The next message other than a ping (pings are answered), or None when `within` passes.
     pub async fn next(&mut self, within: Duration) -> Result<Option<ServerMessage>, String> {
-        let deadline = tokio::time::Instant::now() + within;
+        tokio::time::timeout(within, self.next_message()).await.map_or(Ok(None), |message| message.map(Some))
+    }
+
+    /// The next message other than a ping, however long it takes. A load viewer waits on this
+    /// afresh after each of its media events: without a deadline, that waiting puts no timer
+    /// into tokio's timer wheel and takes none out.
+    pub async fn next_message(&mut self) -> Result<ServerMessage, String> {
         loop {
-            let frame = match tokio::time::timeout_at(deadline, self.ws.next()).await {
-                Err(_) => return Ok(None),
-                Ok(None) => return Err("signalling closed".into()),
-                Ok(Some(Err(e))) => return Err(format!("signalling: {e}")),
-                Ok(Some(Ok(frame))) => frame,
+            let frame = match self.ws.next().await {
+                None => return Err("signalling closed".into()),
+                Some(Err(e)) => return Err(format!("signalling: {e}")),
+                Some(Ok(frame)) => frame,
             };
             let Message::Text(text) = frame else {
                 if let Message::Close(_) = frame {
@@ -78,7 +83,7 @@ impl Signalling {
                 continue;
             }
             let data = value["data"].as_array().cloned().unwrap_or_default();
-            return Ok(Some(ServerMessage { name, data }));
+            return Ok(ServerMessage { name, data });
         }
     }
 

@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use str0m::Event;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
 
 #[derive(Args, Clone)]
 pub struct PublishArgs {
@@ -188,8 +189,8 @@ impl Watching {
     async fn ended(&mut self) {
         match self {
             Watching::WebSdk(signalling) => loop {
-                match signalling.next(Duration::from_secs(3600)).await {
-                    Ok(Some(m)) if m.name == "notifyStreamStatusEvent" && m.payload()["status"] != "PLAYING" => return,
+                match signalling.next_message().await {
+                    Ok(m) if m.name == "notifyStreamStatusEvent" && m.payload()["status"] != "PLAYING" => return,
                     Ok(_) => continue,
                     Err(_) => return,
                 }
@@ -204,25 +205,59 @@ impl Watching {
             Watching::Janus(janus) => janus.close().await,
         }
     }
+
+    /// Moves the signalling to a task of its own. A viewer's media loop turns about a hundred
+    /// times a second, and polling the WebSocket on each turn was a good share of the load
+    /// command's work (a read attempt, tungstenite clearing its buffer, a waker registered).
+    fn on_own_task(mut self) -> SignallingTask {
+        let (ended_tx, ended) = oneshot::channel();
+        let (close, mut close_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                () = self.ended() => {
+                    let _ = ended_tx.send(());
+                    let _ = close_rx.await;
+                }
+                _ = &mut close_rx => {}
+            }
+            self.close().await;
+        });
+        SignallingTask { ended, close, task }
+    }
+}
+
+/// A viewer's signalling on its own task: `ended` resolves when the server ends the stream.
+struct SignallingTask {
+    ended: oneshot::Receiver<()>,
+    close: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl SignallingTask {
+    async fn close(self) {
+        let _ = self.close.send(());
+        let _ = self.task.await;
+    }
 }
 
 /// One viewer: play, wait for the first keyframe, then count packets until `stop`.
 async fn viewer(server: Arc<Server>, decrypt_all: bool, tally: Arc<Tally>, mut stop: watch::Receiver<bool>) {
     let begun = Instant::now();
-    let (mut watching, mut peer) = match server.watch().await {
+    let (watching, mut peer) = match server.watch().await {
         Ok(started) => started,
         Err(e) => return tally.fail(e),
     };
     tally.playing.fetch_add(1, Ordering::Relaxed);
     let connected = begun.elapsed();
     tally.connect_times.lock().unwrap().record(connected);
+    let mut signalling = watching.on_own_task();
     let video = peer.video;
     let mut waiting = true;
     loop {
         let deadline = Instant::now() + Duration::from_secs(1);
         tokio::select! {
             _ = stop.changed() => break,
-            () = watching.ended() => {
+            _ = &mut signalling.ended => {
                 // At the end of a run the publisher stops first: that is no early end.
                 if !*stop.borrow() {
                     tally.ended_early.fetch_add(1, Ordering::Relaxed);
@@ -256,7 +291,7 @@ async fn viewer(server: Arc<Server>, decrypt_all: bool, tally: Arc<Tally>, mut s
         packets.1 += expected;
         packets.2 += begun.elapsed().saturating_sub(connected);
     }
-    watching.close().await;
+    signalling.close().await;
 }
 
 pub async fn run_play(args: PlayArgs) -> Result<(), String> {
@@ -319,13 +354,17 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
     if let (Some(from), Some(to)) = (fan_out_from, fan_out_held) {
         let seconds = hold.as_secs_f64();
         let (received, sent, dropped) = (to.received - from.received, to.sent - from.sent, to.dropped - from.dropped);
-        let share = if sent + dropped > 0.0 { 100.0 * dropped / (sent + dropped) } else { 0.0 };
-        println!(
-            "  server fan-out {:.1} frames/s from the publisher, {:.1} frames/s to each viewer; {dropped} of {} dropped for viewers that fell behind ({share:.2} %)",
-            received / seconds,
-            sent / seconds / sustained.max(1) as f64,
-            sent + dropped
-        );
+        if received < 0.0 || sent < 0.0 || dropped < 0.0 {
+            println!("  server fan-out unknown: the stream ended during the hold, and its counters with it");
+        } else {
+            let share = if sent + dropped > 0.0 { 100.0 * dropped / (sent + dropped) } else { 0.0 };
+            println!(
+                "  server fan-out {:.1} frames/s from the publisher, {:.1} frames/s to each viewer; {dropped} of {} dropped for viewers that fell behind ({share:.2} %)",
+                received / seconds,
+                sent / seconds / sustained.max(1) as f64,
+                sent + dropped
+            );
+        }
     }
     if tally.failed.load(Ordering::Relaxed) > 0 || tally.ended_early.load(Ordering::Relaxed) > 0 || tally.without_picture() > 0 {
         return Err("some viewers failed, ended early or never saw a picture".into());
