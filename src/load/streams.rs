@@ -1,6 +1,6 @@
 //! `ferrophone load publish` and `ferrophone load play`: a WebRTC publisher, and many
-//! str0m viewers of one stream, with time to the first decodable frame, packet loss and the
-//! server's CPU and memory per viewer.
+//! str0m viewers of one stream (ours, or a mountpoint of Janus's streaming plugin), with time
+//! to the first decodable frame, packet loss and the server's CPU and memory per viewer.
 
 use super::latency::{ms, Latencies};
 use super::server_probe::{health_or_warn, metric_sum, process_health_or_warn, Health};
