@@ -38,18 +38,21 @@ fn load_play_reports_each_viewer_playing_the_whole_stream() {
 }
 
 #[test]
-fn load_play_drives_janus_side_by_side() {
+fn load_play_drives_janus_side_by_side_in_vp8_and_h264() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/load-janus.sh");
-    let output = Command::new(script)
-        .env("LOAD_BIN", env!("CARGO_BIN_EXE_ferrophone"))
-        .args(["--viewers", "3", "--rate", "10", "--duration", "3"])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&output);
-    assert!(output.status.success(), "load-janus.sh failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("viewers of Janus mountpoint 1"), "{stdout}");
-    let (sustained, rate) = sustained_and_packet_rate(&stdout);
-    assert_eq!(sustained, 3, "{stdout}");
-    assert!(rate > 60.0, "{rate} packets per viewer per second:\n{stdout}");
-    assert!(stdout.contains("server CPU") && stdout.contains("KB per viewer"), "no figures for Janus:\n{stdout}");
+    for video in ["vp8", "h264"] {
+        let output = Command::new(&script)
+            .env("LOAD_BIN", env!("CARGO_BIN_EXE_ferrophone"))
+            .env("JANUS_VIDEO", video)
+            .args(["--viewers", "3", "--rate", "10", "--duration", "3"])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&output);
+        assert!(output.status.success(), "load-janus.sh with {video} failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("viewers of Janus mountpoint 1"), "{stdout}");
+        let (sustained, rate) = sustained_and_packet_rate(&stdout);
+        assert_eq!(sustained, 3, "{video}: {stdout}");
+        assert!(rate > 60.0, "{video}: {rate} packets per viewer per second:\n{stdout}");
+        assert!(stdout.contains("server CPU") && stdout.contains("KB per viewer"), "no figures for Janus:\n{stdout}");
+    }
 }

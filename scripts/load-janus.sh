@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The viewer benchmark against Janus (Debian's `janus`, its streaming plugin), for a side by side
 # with `scripts/load.sh play`: the same `ferrophone load play` viewers watch a Janus mountpoint
-# that ffmpeg feeds over RTP with a VP8 + Opus clip (600 kbps video, keyframe every 2 s).
+# that ffmpeg feeds over RTP with an Opus + VP8 clip, or H.264 with JANUS_VIDEO=h264 (600 kbps
+# video, a keyframe every 2 s).
 #   scripts/load-janus.sh --viewers 300 --rate 50 --duration 30
 # Janus gathers no loopback candidates, so all of it runs in a private network namespace
 # (unshare -n) where a veth holds 198.18.0.1; packets to that address travel over loopback there,
@@ -10,7 +11,7 @@
 # that runs the viewers (unset: a release build made here).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || { sed -n '2,10p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,11p' "$0"; exit 2; }
 command -v janus > /dev/null || { echo "janus is not installed (apt-get install janus)" >&2; exit 2; }
 if [ -z "${LOAD_JANUS_NETNS:-}" ]; then
   [ -n "${LOAD_BIN:-}" ] || cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" --bin ferrophone
@@ -54,13 +55,22 @@ plugins: { disable = "libjanus_audiobridge.so,libjanus_duktape.so,libjanus_lua.s
 transports: { disable = "libjanus_http.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so" }
 loggers: { disable = "libjanus_jsonlog.so" }
 CONF
+# The video: VP8 in WebM, or H.264 (constrained baseline, packetization mode 1) in MPEG-TS, which
+# keeps the parameter sets before each keyframe: RTP from other files carries them only in an
+# SDP that nobody reads here (and a bitstream filter to put them back stops at the first loop).
+case "${JANUS_VIDEO:-vp8}" in
+  vp8) ENCODE=(-c:v libvpx -deadline realtime); VIDEO_PT=100; JANUS_CODEC='codec = "vp8";'; CLIP=$RUN/clip.webm ;;
+  h264) ENCODE=(-c:v libx264 -preset veryfast -tune zerolatency -profile:v baseline -pix_fmt yuv420p); VIDEO_PT=96
+    JANUS_CODEC='codec = "h264"; fmtp = "profile-level-id=42e01f;packetization-mode=1";'; CLIP=$RUN/clip.ts ;;
+  *) echo "JANUS_VIDEO is vp8 or h264" >&2; exit 2 ;;
+esac
 cat > "$RUN/janus/janus.plugin.streaming.jcfg" <<CONF
 load: {
 	type = "rtp"
 	id = 1
 	media = (
 		{ type = "audio"; mid = "a"; port = 10002; pt = 111; codec = "opus"; iface = "127.0.0.1"; },
-		{ type = "video"; mid = "v"; port = 10004; pt = 100; codec = "vp8"; iface = "127.0.0.1"; }
+		{ type = "video"; mid = "v"; port = 10004; pt = $VIDEO_PT; $JANUS_CODEC iface = "127.0.0.1"; }
 	)
 }
 CONF
@@ -71,14 +81,14 @@ CONF
 
 # The feed: a clip encoded once, then sent in a loop without decoding.
 ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 -t 10 \
-  -c:v libvpx -deadline realtime -b:v 600k -minrate 600k -maxrate 600k -g 60 -c:a libopus -b:a 24k -ac 1 "$RUN/clip.webm"
+  "${ENCODE[@]}" -b:v 600k -minrate 600k -maxrate 600k -bufsize 600k -g 60 -c:a libopus -b:a 24k -ac 1 "$CLIP"
 "${SERVER_PIN[@]}" janus -F "$RUN/janus" -o > "$RUN/janus.log" 2>&1 &
 JANUS=$!
 PIDS+=($JANUS)
 for _ in $(seq 100); do (exec 3<>/dev/tcp/198.18.0.1/8188) 2>/dev/null && break; sleep 0.1; done
 (exec 3<>/dev/tcp/198.18.0.1/8188) 2>/dev/null || { cat "$RUN/janus.log"; exit 1; }
-"${PEER_PIN[@]}" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$RUN/clip.webm" \
-  -map 0:v -c copy -payload_type 100 -f rtp "rtp://127.0.0.1:10004?pkt_size=1200" \
+"${PEER_PIN[@]}" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$CLIP" \
+  -map 0:v -c copy -payload_type $VIDEO_PT -f rtp "rtp://127.0.0.1:10004?pkt_size=1200" \
   -map 0:a -c copy -payload_type 111 -f rtp "rtp://127.0.0.1:10002" > "$RUN/feed.log" 2>&1 &
 PIDS+=($!)
 sleep 1

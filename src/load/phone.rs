@@ -142,7 +142,7 @@ pub async fn answer_next_call(mut signalling: Signalling, microphone: impl Into<
         }
     }
     let audio = microphone.into().for_sdp(&offer);
-    let (peer, answer) = ClientPeer::answer(&offer, VideoCodec::H264, Ipv4Addr::LOCALHOST.into()).await?;
+    let (peer, answer) = ClientPeer::answer(&offer, &[VideoCodec::H264], Ipv4Addr::LOCALHOST.into()).await?;
     let request = json!({"callId": call_id, "incoming": true, "hasVideo": true, "hasAudio": true, "status": "PENDING",
         "mediaProvider": "WebRTC", "sdp": answer});
     signalling.send("answer", request).await?;

@@ -85,8 +85,8 @@ pub struct PlayArgs {
     #[arg(long)]
     server_pid: Option<u32>,
     /// Watch this mountpoint of Janus's streaming plugin instead of a stream of ours, for a
-    /// side by side: `--url` is then Janus's WebSocket API and viewers answer its VP8 + Opus
-    /// offers (scripts/load-janus.sh sets it up).
+    /// side by side: `--url` is then Janus's WebSocket API and viewers answer its offers of
+    /// Opus with H.264 or VP8 (scripts/load-janus.sh sets it up).
     #[arg(long)]
     janus_mountpoint: Option<u64>,
     /// The address viewers take their UDP sockets on: Janus gathers no loopback candidates,
@@ -175,7 +175,7 @@ impl Server {
             Server::Janus { url, mountpoint, client_ip } => {
                 let mut janus = JanusSession::attach_streaming(url).await.map_err(|e| format!("connect: {e}"))?;
                 let offer = janus.watch(*mountpoint).await?;
-                let (mut peer, answer) = ClientPeer::answer(&offer, VideoCodec::Vp8, *client_ip).await?;
+                let (mut peer, answer) = ClientPeer::answer(&offer, &[VideoCodec::H264, VideoCodec::Vp8], *client_ip).await?;
                 janus.start(&answer).await?;
                 peer.until_connected(Duration::from_secs(10)).await?;
                 Ok((Watching::Janus(janus), peer))

@@ -117,13 +117,13 @@ impl ClientPeer {
     }
 
     /// A peer on `ip` that answers the server's offer (an incoming call, or a stream a server
-    /// offers to play), and its answer: Opus, and `video` when the server offers it.
-    pub async fn answer(offer: &str, video: VideoCodec, ip: IpAddr) -> Result<(ClientPeer, String), String> {
+    /// offers to play), and its answer: Opus, and one of `videos` when the server offers it.
+    pub async fn answer(offer: &str, videos: &[VideoCodec], ip: IpAddr) -> Result<(ClientPeer, String), String> {
         let params = FormatParams { min_p_time: Some(10), use_inband_fec: Some(true), ..Default::default() };
-        let mut config = match video {
-            VideoCodec::H264 => Rtc::builder().clear_codecs().enable_h264(true),
-            VideoCodec::Vp8 => Rtc::builder().clear_codecs().enable_vp8(true),
-        };
+        let mut config = Rtc::builder()
+            .clear_codecs()
+            .enable_h264(videos.contains(&VideoCodec::H264))
+            .enable_vp8(videos.contains(&VideoCodec::Vp8));
         config.codec_config().add_config(Pt::from(111), None, Codec::Opus, Frequency::FORTY_EIGHT_KHZ, Some(2), params);
         let now = Instant::now();
         let mut rtc = config.build(now);
