@@ -8,7 +8,7 @@
 # (unshare -n) where a veth holds 198.18.0.1; packets to that address travel over loopback there,
 # as ours do. LOAD_SERVER_CPUS and LOAD_KEEP_AWAKE pin as in load.sh; JANUS_EVENT_LOOPS sets
 # Janus's `event_loops` (unset: its default, a thread per viewer); LOAD_BIN is the ferrophone
-# that runs the viewers (unset: a release build made here).
+# that runs the viewers (unset: a release build made here); JANUS_CLIP_SECONDS the clip's length.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || { sed -n '2,11p' "$0"; exit 2; }
@@ -80,7 +80,7 @@ admin: { admin_ws = false; admin_wss = false; }
 CONF
 
 # The feed: a clip encoded once, then sent in a loop without decoding.
-ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 -t 10 \
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 -t "${JANUS_CLIP_SECONDS:-10}" \
   "${ENCODE[@]}" -b:v 600k -minrate 600k -maxrate 600k -bufsize 600k -g 60 -c:a libopus -b:a 24k -ac 1 "$CLIP"
 "${SERVER_PIN[@]}" janus -F "$RUN/janus" -o > "$RUN/janus.log" 2>&1 &
 JANUS=$!
