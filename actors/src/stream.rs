@@ -64,7 +64,8 @@ type H264Size = Option<(u32, u32)>;
 
 /// Where a subscriber's frames go.
 enum Sink {
-    Channel(mpsc::Sender<MediaFrame>),
+    /// A channel of its own, under its own drop policy.
+    Channel { frames: mpsc::Sender<MediaFrame>, policy: DropPolicy },
     /// A player, fed through its media thread's group once it has joined it.
     AwaitingGroup,
     Group(u64),
@@ -128,8 +129,6 @@ struct Subscriber {
     audio: AudioForm,
     /// Gets the video of one of the stream's H.264 transcoders rather than the publisher's.
     transcoded_video: Option<H264Size>,
-    /// For a `Sink::Channel`; a group has its own.
-    policy: DropPolicy,
     media_session_id: String,
     events: Recipient<RelayStreamEvent>,
 }
@@ -383,8 +382,8 @@ impl Stream {
         let mut lost_video = false;
         let mut gone = Vec::new();
         for (id, subscriber) in self.subscribers.iter_mut().filter(|(_, s)| wants(s)) {
-            let Sink::Channel(frames) = &subscriber.sink else { continue };
-            let offered = subscriber.policy.offer(frame, frames);
+            let Sink::Channel { frames, policy } = &mut subscriber.sink else { continue };
+            let offered = policy.offer(frame, frames);
             if matches!(offered, Offered::Closed) {
                 gone.push(*id);
             }
@@ -527,7 +526,8 @@ impl Handler<Subscribe> for Stream {
     type Result = MessageResult<Subscribe>;
     fn handle(&mut self, msg: Subscribe, ctx: &mut Context<Self>) -> Self::Result {
         let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
-        let (id, tracks, aac_silence) = self.add_subscriber(msg, Sink::Channel(tx), ctx);
+        let sink = Sink::Channel { frames: tx, policy: DropPolicy::new(self.tracks.video.is_some()) };
+        let (id, tracks, aac_silence) = self.add_subscriber(msg, sink, ctx);
         MessageResult(Subscription { id, tracks, frames: rx, aac_silence })
     }
 }
@@ -610,7 +610,6 @@ impl Stream {
                 sink,
                 audio: msg.audio,
                 transcoded_video,
-                policy: DropPolicy::new(self.tracks.video.is_some()),
                 media_session_id: msg.media_session_id,
                 events: msg.events,
             },

@@ -413,9 +413,8 @@ impl WebRtcPeer {
     /// Whether str0m's datagram may go: never SRTP or SRTCP of a player's str0m, whose counters
     /// know nothing of the player's packets under the same keys (an SRTCP index used twice would
     /// undo AES-GCM). With no send streams (`peer_setup::take_send_stream`) it has none to send;
-    /// this keeps it so. Where its DTLS goes is
-    /// the address ICE nominated, where the player's media goes (STUN answers go to every
-    /// address that checks, so they do not count).
+    /// this keeps it so. Where its DTLS goes is the address ICE nominated, where the player's
+    /// media goes (STUN answers go to every address that checks, so they do not count).
     fn admit_str0m_transmit(&mut self, destination: SocketAddr, contents: &[u8]) -> bool {
         let Some(&first) = contents.first() else { return true };
         if matches!(self.side, Side::Player { .. }) && is_rtp_or_rtcp(first) {
