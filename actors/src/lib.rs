@@ -2,6 +2,7 @@
 //! transponders) and, in modules free of actix, the protocol code they drive.
 
 pub mod client_session;
+pub mod datagram_pool;
 pub mod media;
 pub mod media_context;
 pub mod media_outbox;

@@ -5,6 +5,7 @@
 //! from. A datagram from any other address is dropped here, and the peer itself passes only
 //! what its ICE agent verified on to DTLS/SRTP.
 
+use crate::datagram_pool;
 use crate::metrics::Metrics;
 use crate::udp_batch;
 use crate::webrtc::stun_username::{is_stun, local_ufrag};
@@ -141,7 +142,7 @@ impl MediaSocket {
         for _ in at..batch.len() {
             self.metrics.media_dropped("send_failed");
         }
-        batch.clear();
+        datagram_pool::give_back(batch.drain(..).map(|(_, datagram)| datagram));
     }
 
     /// Counts `datagrams` the kernel refused for their destination; gives their number.

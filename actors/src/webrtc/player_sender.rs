@@ -7,7 +7,8 @@
 //! Retransmissions go out on the media SSRC with their first sequence number: a receiver takes
 //! them as late packets, and SRTP's replay check passes them because the first never arrived.
 
-use super::srtp_sender::{SrtpSender, MAX_OVERHEAD};
+use super::srtp_sender::SrtpSender;
+use crate::datagram_pool;
 use crate::media::{CodecName, MediaFrame, MediaKind, RtpPayloadCache};
 use crate::rtp::{self, RtpHeader, SentCounts, RTP_HEADER_LEN};
 use std::collections::VecDeque;
@@ -165,7 +166,7 @@ impl PlayerSender {
 
 /// One protected RTP packet as a datagram of its own.
 fn protect(srtp: &mut SrtpSender, header: &[u8; RTP_HEADER_LEN], payload: &[u8], index: u64) -> Vec<u8> {
-    let mut datagram = Vec::with_capacity(RTP_HEADER_LEN + payload.len() + MAX_OVERHEAD);
+    let mut datagram = datagram_pool::take();
     srtp.protect_rtp(header, payload, index, &mut datagram);
     datagram
 }

@@ -25,7 +25,7 @@ const SRTCP_INDEX_LEN: usize = 4;
 const SRTCP_ENCRYPTED: u32 = 0x8000_0000;
 
 /// The most a protected packet is longer than the plain one (AES-GCM's tag, with the SRTCP index).
-pub const MAX_OVERHEAD: usize = AeadAes128Gcm::TAG_LEN + SRTCP_INDEX_LEN;
+const MAX_OVERHEAD: usize = AeadAes128Gcm::TAG_LEN + SRTCP_INDEX_LEN;
 
 enum Protection {
     CounterSha1 { salt: [u8; 14], authentication: [u8; 20], cipher: Box<dyn Aes128CmSha1_80Cipher> },
