@@ -29,7 +29,8 @@ fn load_play_reports_each_viewer_playing_the_whole_stream() {
     let server = Server::start_with(&[("log.level", "info")]);
     let output = Command::new(env!("CARGO_BIN_EXE_ferrophone"))
         .args(["load", "play", "--url", &server.ws_url(), "--health-url", &server.http_url("/health")])
-        .args(["--publish", "h264", "--viewers", "4", "--rate", "20", "--duration", "3", "--sample-every", "2"])
+        // Another loopback address than the server's: `--client-ip` is where viewers listen.
+        .args(["--publish", "h264", "--viewers", "4", "--rate", "20", "--duration", "3", "--sample-every", "2", "--client-ip", "127.0.0.2"])
         .output()
         .unwrap();
     let (stdout, stderr) = text(&output);
@@ -38,6 +39,20 @@ fn load_play_reports_each_viewer_playing_the_whole_stream() {
     assert_eq!(sustained, 4, "{stdout}");
     assert!(rate > MIN_PACKET_RATE, "{rate} packets per viewer per second:\n{stdout}");
     assert!(stdout.contains("server CPU") && stdout.contains("KB per viewer"), "no server figures:\n{stdout}");
+}
+
+#[test]
+fn load_play_viewers_listen_on_the_client_address_given() {
+    let server = Server::start_with(&[("log.level", "info")]);
+    // TEST-NET-1: no address of this machine, so no viewer can take a socket there.
+    let output = Command::new(env!("CARGO_BIN_EXE_ferrophone"))
+        .args(["load", "play", "--url", &server.ws_url(), "--health-url", &server.http_url("/health")])
+        .args(["--publish", "h264", "--viewers", "2", "--rate", "20", "--duration", "1", "--client-ip", "192.0.2.1"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(!output.status.success(), "viewers played from an address the machine does not have:\n{stdout}");
+    assert!(stdout.contains("2 x play: udp bind"), "the viewers' failure names their socket:\n{stdout}\n{stderr}");
 }
 
 #[test]

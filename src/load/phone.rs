@@ -102,7 +102,7 @@ pub async fn video_call(signalling: Signalling, callee: &str, clip: Arc<EncodedC
 
 async fn place_call(mut signalling: Signalling, callee: &str, microphone: Microphone, camera: Option<Arc<EncodedClip>>) -> Result<RunningCall, String> {
     let video = camera.as_ref().map(|clip| clip.codec);
-    let (peer, offer) = ClientPeer::offer(Role::Call, Some(OpusChannels::Mono), video).await?;
+    let (peer, offer) = ClientPeer::offer(Role::Call, Some(OpusChannels::Mono), video, Ipv4Addr::LOCALHOST.into()).await?;
     let call_id = format!("call-{:016x}", rand::random::<u64>());
     let caller = signalling.user_data["sipLogin"].clone();
     let request = json!({"callId": call_id, "incoming": false, "hasVideo": camera.is_some(), "hasAudio": true, "status": "PENDING",

@@ -6,6 +6,7 @@ use super::synthetic_media::VideoCodec;
 use super::webrtc_client::{ClientPeer, OpusChannels, Role};
 use rand::Rng;
 use serde_json::{json, Value};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(10);
@@ -71,7 +72,7 @@ pub async fn publish_with(
     video: Option<VideoCodec>,
     extra: Value,
 ) -> Result<MediaSession, StartError> {
-    let (peer, offer) = ClientPeer::offer(Role::Publish, audio, video).await?;
+    let (peer, offer) = ClientPeer::offer(Role::Publish, audio, video, Ipv4Addr::LOCALHOST.into()).await?;
     let mut request = json!({"name": name, "published": true, "hasAudio": audio.is_some(), "hasVideo": video.is_some(), "sdp": offer});
     request.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
     start(signalling, peer, "publishStream", request, "PUBLISHING").await
@@ -79,7 +80,12 @@ pub async fn publish_with(
 
 /// `video` None offers every video codec, like a browser.
 pub async fn play(signalling: &mut Signalling, name: &str, video: Option<VideoCodec>) -> Result<MediaSession, StartError> {
-    let (peer, offer) = ClientPeer::offer(Role::Play, Some(OpusChannels::Stereo), video).await?;
+    play_from(signalling, name, video, Ipv4Addr::LOCALHOST.into()).await
+}
+
+/// A play whose media comes to a UDP socket on `ip`.
+pub async fn play_from(signalling: &mut Signalling, name: &str, video: Option<VideoCodec>, ip: IpAddr) -> Result<MediaSession, StartError> {
+    let (peer, offer) = ClientPeer::offer(Role::Play, Some(OpusChannels::Stereo), video, ip).await?;
     let request = json!({"name": name, "published": false, "hasAudio": true, "hasVideo": true, "sdp": offer});
     start(signalling, peer, "playStream", request, "PLAYING").await
 }

@@ -8,7 +8,7 @@ use super::janus_session::JanusSession;
 use super::signalling::Signalling;
 use super::encoded_media::encode_clip;
 use super::publisher::{start_publisher, PublisherMedia, PublisherSpec};
-use super::stream_client::play;
+use super::stream_client::play_from;
 use super::synthetic_media::VideoCodec;
 use super::webrtc_client::{ClientPeer, OpusChannels};
 use clap::Args;
@@ -89,8 +89,8 @@ pub struct PlayArgs {
     /// Opus with H.264 or VP8 (scripts/load-janus.sh sets it up).
     #[arg(long)]
     janus_mountpoint: Option<u64>,
-    /// The address viewers take their UDP sockets on: Janus gathers no loopback candidates,
-    /// so it is given another local address, and so are its viewers.
+    /// The address viewers take their UDP sockets on (a local one): Janus gathers no loopback
+    /// candidates, so it is given another local address, and so are its viewers.
     #[arg(long, default_value = "127.0.0.1")]
     client_ip: IpAddr,
 }
@@ -150,8 +150,9 @@ impl Tally {
 
 /// The server the viewers watch, and how.
 enum Server {
-    /// ferrophone, or any server of the WebSDK's protocol: viewers offer and play `stream`.
-    WebSdk { url: String, stream: String },
+    /// ferrophone, or any server of the WebSDK's protocol: viewers offer from UDP sockets on
+    /// `client_ip` and play `stream`.
+    WebSdk { url: String, stream: String, client_ip: IpAddr },
     /// Janus's streaming plugin: viewers answer its offer of `mountpoint` from UDP sockets on
     /// `client_ip`.
     Janus { url: String, mountpoint: u64, client_ip: IpAddr },
@@ -167,9 +168,9 @@ impl Server {
     /// Signalling, then ICE and DTLS, up to connected media.
     async fn watch(&self) -> Result<(Watching, ClientPeer), String> {
         match self {
-            Server::WebSdk { url, stream } => {
+            Server::WebSdk { url, stream, client_ip } => {
                 let mut signalling = Signalling::connect(url, json!({})).await.map_err(|e| format!("connect: {e}"))?;
-                let session = play(&mut signalling, stream, None).await.map_err(|e| format!("play: {}", e.info()))?;
+                let session = play_from(&mut signalling, stream, None, *client_ip).await.map_err(|e| format!("play: {}", e.info()))?;
                 Ok((Watching::WebSdk(signalling), session.peer))
             }
             Server::Janus { url, mountpoint, client_ip } => {
@@ -303,7 +304,7 @@ pub async fn run_play(args: PlayArgs) -> Result<(), String> {
     }
     let server = Arc::new(match args.janus_mountpoint {
         Some(mountpoint) => Server::Janus { url: args.url.clone(), mountpoint, client_ip: args.client_ip },
-        None => Server::WebSdk { url: args.url.clone(), stream: args.stream.clone() },
+        None => Server::WebSdk { url: args.url.clone(), stream: args.stream.clone(), client_ip: args.client_ip },
     });
     let (stop_tx, stop) = watch::channel(false);
     let publisher = match args.publish {

@@ -9,7 +9,7 @@ use super::rtp_counter::RtpCounter;
 use super::simulated_loss::SimulatedLoss;
 use super::synthetic_media::VideoCodec;
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::{Codec, FormatParams};
@@ -66,9 +66,9 @@ pub enum OpusChannels {
 }
 
 impl ClientPeer {
-    /// A peer and its SDP offer. A player offers every codec it knows, like a browser; `video`
-    /// restricts it (or a publisher) to one video codec.
-    pub async fn offer(role: Role, audio: Option<OpusChannels>, video: Option<VideoCodec>) -> Result<(ClientPeer, String), String> {
+    /// A peer on `ip` and its SDP offer. A player offers every codec it knows, like a browser;
+    /// `video` restricts it (or a publisher) to one video codec.
+    pub async fn offer(role: Role, audio: Option<OpusChannels>, video: Option<VideoCodec>, ip: IpAddr) -> Result<(ClientPeer, String), String> {
         let mut config = Rtc::builder().clear_codecs();
         if let Some(channels) = audio {
             // Stereo is declared (RFC 7587 §6.1), as a browser asked for stereo does; without it
@@ -85,7 +85,7 @@ impl ClientPeer {
         };
         let now = Instant::now();
         let mut rtc = config.build(now);
-        let (udp, local) = bind(Ipv4Addr::LOCALHOST.into()).await?;
+        let (udp, local) = bind(ip).await?;
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
         let direction = match role {
             Role::Publish => Direction::SendOnly,
